@@ -1,0 +1,52 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Release builds of the numerical modules use -Ounchecked and an AVX2/FMA/F16C target
+// (x86-64-v3), which every machine this project runs on has.
+let fastMath: [SwiftSetting] = [
+    .unsafeFlags(["-Ounchecked", "-wmo", "-Xcc", "-march=x86-64-v3"], .when(configuration: .release)),
+]
+
+let package = Package(
+    name: "SwapScript",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "swapscript", targets: ["swapscript"]),
+        .library(name: "SwapTensor", targets: ["SwapTensor"]),
+        .library(name: "SwapIO", targets: ["SwapIO"]),
+        .library(name: "SwapLang", targets: ["SwapLang"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // MARK: System libraries and C shims
+        .systemLibrary(name: "CBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CLibPNG", pkgConfig: "libpng",
+                       providers: [.apt(["libpng-dev"])]),
+        .target(name: "CPNGShim", dependencies: ["CLibPNG"]),
+        .systemLibrary(name: "CReadline", pkgConfig: "readline",
+                       providers: [.apt(["libreadline-dev"])]),
+
+        // MARK: Engine
+        .target(name: "SwapTensor", dependencies: ["CBLAS"], swiftSettings: fastMath),
+        .target(name: "SwapIO", dependencies: ["SwapTensor", "CPNGShim"], swiftSettings: fastMath),
+
+        // MARK: Language (Foundation only)
+        .target(name: "SwapLang"),
+
+        // MARK: Front end
+        .executableTarget(name: "swapscript", dependencies: [
+            "SwapTensor", "SwapIO", "SwapLang", "CReadline",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], swiftSettings: fastMath),
+
+        // MARK: Tests
+        .testTarget(name: "SwapTensorTests", dependencies: ["SwapTensor", "SwapIO"],
+                     resources: [.copy("Fixtures")]),
+        .testTarget(name: "SwapIOTests", dependencies: ["SwapIO", "SwapTensor"],
+                     resources: [.copy("Fixtures")]),
+        .testTarget(name: "SwapLangTests", dependencies: ["SwapLang"]),
+    ]
+)

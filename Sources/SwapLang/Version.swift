@@ -1,0 +1,1 @@
+public enum SwapLangVersion { public static let string = "0.1" }

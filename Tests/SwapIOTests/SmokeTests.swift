@@ -1,0 +1,3 @@
+import Testing
+@testable import SwapIO
+@Test func moduleLoads() { #expect(true) }

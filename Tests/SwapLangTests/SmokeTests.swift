@@ -1,0 +1,3 @@
+import Testing
+@testable import SwapLang
+@Test func moduleLoads() { #expect(true) }

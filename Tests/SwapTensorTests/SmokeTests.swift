@@ -1,0 +1,3 @@
+import Testing
+@testable import SwapTensor
+@Test func moduleLoads() { #expect(true) }
