@@ -3,8 +3,11 @@ import PackageDescription
 
 // Release builds of the numerical modules use -Ounchecked and an AVX2/FMA/F16C target
 // (x86-64-v3), which every machine this project runs on has.
+// The engine modules use Swift 5 language mode: their kernels hand raw buffers to
+// DispatchQueue.concurrentPerform, which strict Sendable checking cannot express.
 let fastMath: [SwiftSetting] = [
     .unsafeFlags(["-Ounchecked", "-wmo", "-Xcc", "-march=x86-64-v3"], .when(configuration: .release)),
+    .swiftLanguageMode(.v5),
 ]
 
 let package = Package(

@@ -1,2 +1,49 @@
-/// One backward record on the autograd graph (placeholder, completed in Autograd.swift).
-public final class GradNode: @unchecked Sendable {}
+/// One record on the autograd graph.
+///
+/// A leaf record belongs to a tensor the user asked gradients for (`requiringGrad()`); it
+/// accumulates `grad`. Every other record was made by an op and holds the closure that maps the
+/// gradient of its output to gradients of its inputs. The closure captures the tensors the op
+/// saved; `backward` drops it as soon as it has run, so saved tensors are freed early.
+public final class GradNode: @unchecked Sendable {
+    nonisolated(unsafe) private static var nextID = 0
+
+    /// Creation order. An op's record is always newer than its inputs' records, so processing
+    /// records from newest to oldest is a valid reverse topological order.
+    let id: Int
+    /// Records of the inputs, in the order the backward closure returns their gradients.
+    var inputs: [GradNode?]
+    /// Output gradient → one gradient (or nil) per input. Nil for leaves, and after use.
+    var backwardFunction: ((Tensor) -> [Tensor?])?
+    /// The op's name, for error messages and debugging.
+    public let name: String
+    /// The shape of the tensor this record belongs to.
+    public let shape: [Int]
+    /// The accumulated gradient of a leaf after `backward()`.
+    public internal(set) var grad: Tensor?
+
+    /// True for a tracked input (made by `requiringGrad()`), false for an op's record.
+    public let isLeaf: Bool
+
+    init(name: String, shape: [Int], inputs: [GradNode?], backward: ((Tensor) -> [Tensor?])?) {
+        GradNode.nextID += 1
+        id = GradNode.nextID
+        self.name = name
+        self.shape = shape
+        self.inputs = inputs
+        self.backwardFunction = backward
+        self.isLeaf = backward == nil
+    }
+}
+
+/// Whether ops record backward records.
+public enum GradMode {
+    nonisolated(unsafe) public private(set) static var isEnabled = true
+
+    /// Runs `body` with recording switched off (inference, optimiser updates, backward itself).
+    public static func withoutGradient<R>(_ body: () throws -> R) rethrows -> R {
+        let previous = isEnabled
+        isEnabled = false
+        defer { isEnabled = previous }
+        return try body()
+    }
+}

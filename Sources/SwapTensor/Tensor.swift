@@ -7,7 +7,7 @@
 public struct Tensor: @unchecked Sendable {
     /// The extent of each axis, outermost first.
     public let shape: [Int]
-    @usableFromInline var storage: TensorStorage
+var storage: TensorStorage
     /// The autograd record that produced this tensor, or the leaf record of a parameter.
     public internal(set) var gradNode: GradNode?
 
@@ -45,9 +45,9 @@ public struct Tensor: @unchecked Sendable {
     }
 
     /// The number of elements.
-    @inlinable public var count: Int { storage.count }
+    public var count: Int { storage.count }
     /// The number of axes.
-    @inlinable public var rank: Int { shape.count }
+    public var rank: Int { shape.count }
 
     /// The elements in row-major order.
     public var scalars: [Float] { Array(UnsafeBufferPointer(start: storage.pointer, count: count)) }
@@ -59,14 +59,14 @@ public struct Tensor: @unchecked Sendable {
     }
 
     /// Read-only access to the elements.
-    @inlinable
+
     public func withUnsafeBufferPointer<R>(_ body: (UnsafeBufferPointer<Float>) throws -> R) rethrows -> R {
         try body(UnsafeBufferPointer(start: storage.pointer, count: storage.count))
     }
 
     /// Mutable access to the elements; copies the storage first if it is shared.
     /// Mutation detaches the tensor from gradient recording.
-    @inlinable
+
     public mutating func withUnsafeMutableBufferPointer<R>(
         _ body: (UnsafeMutableBufferPointer<Float>) throws -> R
     ) rethrows -> R {
@@ -75,7 +75,7 @@ public struct Tensor: @unchecked Sendable {
     }
 
     /// The raw pointer to the elements, for kernels that only read.
-    @inlinable public var pointer: UnsafeMutablePointer<Float> { storage.pointer }
+    public var pointer: UnsafeMutablePointer<Float> { storage.pointer }
 
     /// Element access by full index (slow; for tests and small tensors).
     public subscript(index: [Int]) -> Float {

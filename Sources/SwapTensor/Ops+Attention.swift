@@ -1,0 +1,89 @@
+// Scaled dot-product attention, softmax(Q·Kᵀ·scale)·V, per batch-head (matches
+// torch.nn.functional.scaled_dot_product_attention without mask or dropout, and diffusers'
+// AttnProcessor when the probabilities are kept).
+//
+// Without kept probabilities the query axis is cut into fixed blocks, so no more than a block
+// of one head's score matrix exists per thread at a time. Block boundaries never depend on the
+// thread count, so results are bit-identical for any number of threads.
+
+extension Tensor {
+    /// The query rows per block: a block's scores stay around 1 MiB.
+    public static func attentionBlockRows(keys: Int) -> Int { Swift.min(256, Swift.max(16, 262_144 / Swift.max(keys, 1))) }
+
+    /// Attention over q [B, Lq, D], k [B, Lk, D], v [B, Lk, Dv], where B is batch × heads.
+    /// Returns the output [B, Lq, Dv] and, when `keepProbabilities` is set, the probabilities
+    /// [B, Lq, Lk].
+    public static func attention(query q: Tensor, key k: Tensor, value v: Tensor, scale: Float? = nil,
+                                 keepProbabilities: Bool = false) throws -> (output: Tensor, probabilities: Tensor?) {
+        guard q.rank == 3, k.rank == 3, v.rank == 3, q.shape[0] == k.shape[0], k.shape[0] == v.shape[0],
+              q.shape[2] == k.shape[2], k.shape[1] == v.shape[1] else {
+            throw TensorError("attention", "expects q [B, Lq, D], k [B, Lk, D], v [B, Lk, Dv]; got q \(formatShape(q.shape)), k \(formatShape(k.shape)), v \(formatShape(v.shape))")
+        }
+        let (b, lq, d) = (q.shape[0], q.shape[1], q.shape[2])
+        let (lk, dv) = (k.shape[1], v.shape[2])
+        let s = scale ?? 1 / Float(d).squareRoot()
+        var out = Tensor(uninitializedShape: [b, lq, dv])
+        var probabilities = keepProbabilities ? Tensor(uninitializedShape: [b, lq, lk]) : nil
+        let qp = q.storage.pointer, kp = k.storage.pointer, vp = v.storage.pointer, op = out.storage.pointer
+        let pp = probabilities?.storage.pointer
+        let blockRows = attentionBlockRows(keys: lk)
+        let blocksPerHead = (lq + blockRows - 1) / blockRows
+        Parallel.withSingleThreadedBLAS {
+            Parallel.forEach(b * blocksPerHead, grain: 1) { range in
+                let scratch = pp == nil ? TensorStorage(uninitializedCount: blockRows * lk) : nil
+                for task in range {
+                    let (head, block) = task.quotientAndRemainder(dividingBy: blocksPerHead)
+                    let row0 = block * blockRows, rows = Swift.min(blockRows, lq - row0)
+                    let scores = pp.map { $0 + (head * lq + row0) * lk } ?? scratch!.pointer
+                    BLAS.gemm(transB: true, m: rows, n: lk, k: d, alpha: s,
+                              a: qp + (head * lq + row0) * d, b: kp + head * lk * d, c: scores)
+                    for r in 0..<rows { softmaxRow(scores + r * lk, scores + r * lk, lk) }
+                    BLAS.gemm(m: rows, n: dv, k: lk, a: scores, b: vp + head * lk * dv,
+                              c: op + (head * lq + row0) * dv)
+                }
+            }
+        }
+        let (dq, dk, dvv) = (q.detached(), k.detached(), v.detached())
+        let saved = probabilities
+        out.recordOp("attention", [q, k, v]) { g in
+            attentionBackward(g, q: dq, k: dk, v: dvv, scale: s, probabilities: saved)
+        }
+        return (out, probabilities)
+    }
+
+    /// One head at a time: P (recomputed unless kept), dV = Pᵀ·dO, dP = dO·Vᵀ,
+    /// dS = P ⊙ (dP − rowsum(dP ⊙ P)), dQ = s·dS·K, dK = s·dSᵀ·Q.
+    static func attentionBackward(_ g: Tensor, q: Tensor, k: Tensor, v: Tensor, scale s: Float,
+                                  probabilities: Tensor?) -> [Tensor?] {
+        let (b, lq, d) = (q.shape[0], q.shape[1], q.shape[2])
+        let (lk, dv) = (k.shape[1], v.shape[2])
+        let gq = Tensor(uninitializedShape: q.shape), gk = Tensor(uninitializedShape: k.shape)
+        let gv = Tensor(uninitializedShape: v.shape)
+        let p = TensorStorage(uninitializedCount: lq * lk), dp = TensorStorage(uninitializedCount: lq * lk)
+        for head in 0..<b {
+            let qh = q.storage.pointer + head * lq * d, kh = k.storage.pointer + head * lk * d
+            let vh = v.storage.pointer + head * lk * dv, gh = g.storage.pointer + head * lq * dv
+            if let probabilities {
+                p.pointer.update(from: probabilities.storage.pointer + head * lq * lk, count: lq * lk)
+            } else {
+                BLAS.gemm(transB: true, m: lq, n: lk, k: d, alpha: s, a: qh, b: kh, c: p.pointer)
+                let pp = p.pointer
+                Parallel.forEach(lq, grain: 16) { r in for row in r { softmaxRow(pp + row * lk, pp + row * lk, lk) } }
+            }
+            BLAS.gemm(transA: true, m: lk, n: dv, k: lq, a: p.pointer, b: gh, c: gv.storage.pointer + head * lk * dv)
+            BLAS.gemm(transB: true, m: lq, n: lk, k: dv, a: gh, b: vh, c: dp.pointer)
+            let (pp, dpp) = (p.pointer, dp.pointer)
+            Parallel.forEach(lq, grain: 16) { r in
+                for row in r {
+                    let pr = pp + row * lk, dr = dpp + row * lk
+                    var dot: Float = 0
+                    for j in 0..<lk { dot += pr[j] * dr[j] }
+                    for j in 0..<lk { dr[j] = pr[j] * (dr[j] - dot) }
+                }
+            }
+            BLAS.gemm(m: lq, n: d, k: lk, alpha: s, a: dp.pointer, b: kh, c: gq.storage.pointer + head * lq * d)
+            BLAS.gemm(transA: true, m: lk, n: d, k: lq, alpha: s, a: dp.pointer, b: qh, c: gk.storage.pointer + head * lk * d)
+        }
+        return [gq, gk, gv]
+    }
+}

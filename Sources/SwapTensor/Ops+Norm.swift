@@ -1,0 +1,112 @@
+import Foundation
+
+// Group norm and layer norm (torch.nn.functional.group_norm / layer_norm): biased variance,
+// statistics accumulated in Double.
+
+/// The row layout both norms share: `rows` contiguous rows of `length` values; position p of
+/// row r uses affine parameter `(r % groups) * channelsPerGroup + p / spatial`.
+struct NormLayout {
+    let rows, length, groups, channelsPerGroup, spatial: Int
+    func parameter(row: Int, position: Int) -> Int { (row % groups) * channelsPerGroup + position / spatial }
+}
+
+extension Tensor {
+    /// `group_norm(x, groups, weight, bias, eps)` for x [N, C, ...].
+    public func groupNorm(groups: Int, weight: Tensor?, bias: Tensor?, eps: Float) throws -> Tensor {
+        guard rank >= 2, groups > 0, shape[1] % groups == 0 else {
+            throw TensorError("group_norm", "\(shape.count >= 2 ? shape[1] : 0) channels of \(formatShape(shape)) do not split into \(groups) groups")
+        }
+        let channels = shape[1]
+        for p in [weight, bias].compactMap({ $0 }) where p.shape != [channels] {
+            throw TensorError("group_norm", "affine parameter \(formatShape(p.shape)) does not match \(channels) channels")
+        }
+        let spatial = shape[2...].reduce(1, *)
+        let layout = NormLayout(rows: shape[0] * groups, length: channels / groups * spatial, groups: groups,
+                                channelsPerGroup: channels / groups, spatial: spatial)
+        return normalized(layout, weight: weight, bias: bias, eps: eps, name: "group_norm") { g in
+            try! g.reshapedUnchecked([self.shape[0], channels, spatial]).sum(axes: [0, 2])
+        }
+    }
+
+    /// `layer_norm(x, [D], weight, bias, eps)` over the last axis.
+    public func layerNorm(weight: Tensor?, bias: Tensor?, eps: Float) throws -> Tensor {
+        guard let d = shape.last, d > 0 else { throw TensorError("layer_norm", "empty last axis in \(formatShape(shape))") }
+        for p in [weight, bias].compactMap({ $0 }) where p.shape != [d] {
+            throw TensorError("layer_norm", "affine parameter \(formatShape(p.shape)) does not match last axis of \(formatShape(shape))")
+        }
+        let layout = NormLayout(rows: count / d, length: d, groups: 1, channelsPerGroup: d, spatial: 1)
+        return normalized(layout, weight: weight, bias: bias, eps: eps, name: "layer_norm") { g in
+            try! g.reshapedUnchecked([self.count / d, d]).sum(axes: [0])
+        }
+    }
+
+    /// Normalises each row, applies the affine map, and records the backward pass.
+    /// `reduceToParameters` sums a per-element tensor down to the affine parameters' shape.
+    private func normalized(_ L: NormLayout, weight: Tensor?, bias: Tensor?, eps: Float, name: String,
+                            reduceToParameters: @escaping (Tensor) -> Tensor) -> Tensor {
+        var out = Tensor(uninitializedShape: shape)
+        var stats = [Float](repeating: 0, count: 2 * L.rows)  // mean, 1/std per row
+        let x = storage.pointer, y = out.storage.pointer
+        let gamma = weight?.storage.pointer, beta = bias?.storage.pointer
+        stats.withUnsafeMutableBufferPointer { statsBuffer in
+            let st = statsBuffer.baseAddress!
+            Parallel.forEach(L.rows, grain: 1) { range in
+                for r in range {
+                    let row = x + r * L.length, dst = y + r * L.length
+                    var s = 0.0
+                    for i in 0..<L.length { s += Double(row[i]) }
+                    let mean = s / Double(L.length)
+                    var v = 0.0
+                    for i in 0..<L.length { let d = Double(row[i]) - mean; v += d * d }
+                    let rstd = 1 / (v / Double(L.length) + Double(eps)).squareRoot()
+                    st[2 * r] = Float(mean)
+                    st[2 * r + 1] = Float(rstd)
+                    let m = Float(mean), rs = Float(rstd)
+                    for i in 0..<L.length {
+                        var value = (row[i] - m) * rs
+                        let c = L.parameter(row: r, position: i)
+                        if let gamma { value *= gamma[c] }
+                        if let beta { value += beta[c] }
+                        dst[i] = value
+                    }
+                }
+            }
+        }
+        let input = detached(), w = weight?.detached()
+        let inputs = [self] + [weight, bias].compactMap { $0 }
+        out.recordOp(name, inputs) { g in
+            // x̂ and dL/dx̂ = g·γ, then dx = rstd·(dx̂ − mean(dx̂) − x̂·mean(dx̂·x̂)) per row.
+            var xhat = Tensor(uninitializedShape: input.shape)
+            var gx = Tensor(uninitializedShape: input.shape)
+            let xp = input.storage.pointer, gp = g.storage.pointer
+            let hp = xhat.storage.pointer, dp = gx.storage.pointer
+            let gammaP = w?.storage.pointer
+            stats.withUnsafeBufferPointer { statsBuffer in
+                let st = statsBuffer.baseAddress!
+                Parallel.forEach(L.rows, grain: 1) { range in
+                    for r in range {
+                        let base = r * L.length, m = st[2 * r], rs = st[2 * r + 1]
+                        var sumD = 0.0, sumDH = 0.0
+                        for i in 0..<L.length {
+                            let h = (xp[base + i] - m) * rs
+                            hp[base + i] = h
+                            let d = gp[base + i] * (gammaP.map { $0[L.parameter(row: r, position: i)] } ?? 1)
+                            sumD += Double(d)
+                            sumDH += Double(d * h)
+                        }
+                        let meanD = Float(sumD / Double(L.length)), meanDH = Float(sumDH / Double(L.length))
+                        for i in 0..<L.length {
+                            let d = gp[base + i] * (gammaP.map { $0[L.parameter(row: r, position: i)] } ?? 1)
+                            dp[base + i] = rs * (d - meanD - hp[base + i] * meanDH)
+                        }
+                    }
+                }
+            }
+            var grads: [Tensor?] = [self.requiresGrad ? gx : nil]
+            if let weight { grads.append(weight.requiresGrad ? reduceToParameters(try! g * xhat) : nil) }
+            if let bias { grads.append(bias.requiresGrad ? reduceToParameters(g) : nil) }
+            return grads
+        }
+        return out
+    }
+}

@@ -1,0 +1,77 @@
+import CBLAS
+import Dispatch
+import Foundation
+
+/// Thread control for every kernel in SwapTensor.
+///
+/// Work is split so that results never depend on the thread count: elementwise loops write
+/// disjoint outputs, and reductions combine fixed-size chunks in a fixed order. OpenBLAS keeps
+/// its own pool; `threadCount` sets both.
+public enum Parallel {
+    nonisolated(unsafe) private static var configuredThreads: Int = {
+        let fromEnvironment = ProcessInfo.processInfo.environment["SWAPSCRIPT_THREADS"].flatMap { Int($0) }
+        let count = max(1, fromEnvironment ?? ProcessInfo.processInfo.activeProcessorCount)
+        openblas_set_num_threads(Int32(count))
+        return count
+    }()
+
+    /// The number of threads kernels may use (at least 1). Setting it also sets OpenBLAS's pool.
+    public static var threadCount: Int {
+        get { configuredThreads }
+        set {
+            configuredThreads = max(1, newValue)
+            openblas_set_num_threads(Int32(configuredThreads))
+        }
+    }
+
+    /// Runs `body` over `0..<count` split into contiguous ranges of at least `grain` items,
+    /// one range per thread. Use it only where each index writes its own outputs.
+
+    public static func forEach(_ count: Int, grain: Int = 4096, _ body: (Range<Int>) -> Void) {
+        if count <= 0 { return }
+        let pieces = min(threadCount, (count + grain - 1) / max(grain, 1))
+        if pieces <= 1 {
+            body(0..<count)
+            return
+        }
+        withoutActuallyEscaping(body) { body in
+            DispatchQueue.concurrentPerform(iterations: pieces) { piece in
+                let start = count * piece / pieces
+                let end = count * (piece + 1) / pieces
+                if start < end { body(start..<end) }
+            }
+        }
+    }
+
+    /// Runs `body(i)` for each `i` in `0..<count`, spreading indices across threads.
+    /// Each index must write its own outputs.
+
+    public static func forEachIndex(_ count: Int, _ body: (Int) -> Void) {
+        forEach(count, grain: 1) { range in for i in range { body(i) } }
+    }
+
+    /// Sums `count` terms, each produced by `term(range)` over fixed chunks of `chunk` items, and
+    /// adds the chunk sums in index order. The chunking never depends on the thread count, so the
+    /// result is bit-identical for any number of threads.
+
+    public static func deterministicSum(_ count: Int, chunk: Int = 16384, _ term: (Range<Int>) -> Double) -> Double {
+        let chunks = (count + chunk - 1) / chunk
+        if chunks <= 1 { return count > 0 ? term(0..<count) : 0 }
+        var partial = [Double](repeating: 0, count: chunks)
+        partial.withUnsafeMutableBufferPointer { partial in
+            let out = partial.baseAddress!
+            forEach(chunks, grain: 1) { range in
+                for c in range { out[c] = term(c * chunk..<min(count, (c + 1) * chunk)) }
+            }
+        }
+        return partial.reduce(0, +)
+    }
+
+    /// Runs `body` with OpenBLAS limited to one thread, for kernels that call BLAS from several
+    /// of their own threads at once.
+    public static func withSingleThreadedBLAS<R>(_ body: () throws -> R) rethrows -> R {
+        openblas_set_num_threads(1)
+        defer { openblas_set_num_threads(Int32(configuredThreads)) }
+        return try body()
+    }
+}

@@ -1,0 +1,36 @@
+import Foundation
+import Testing
+@testable import SwapTensor
+
+/// Results are bit-identical at 1 and 2 threads (and 3, more than this machine has cores).
+struct ThreadInvarianceTests {
+    /// A workload touching every parallel kernel: conv (im2col), norms, attention blocks,
+    /// reductions, softmax, resampling and their backward passes.
+    static func workload() throws -> [Tensor] {
+        var generator = PhiloxGenerator(seed: 99)
+        let x = generator.randn([2, 8, 33, 31]).requiringGrad()
+        let w = (generator.randn([16, 8, 3, 3]) * 0.1).requiringGrad()
+        let q = generator.randn([4, 700, 16]).requiringGrad()
+        let k = generator.randn([4, 1500, 16])
+        let v = generator.randn([4, 1500, 8])
+        let conv = try x.conv2d(weight: w, bias: nil, stride: 1, padding: 1)
+        let normed = try conv.groupNorm(groups: 4, weight: nil, bias: nil, eps: 1e-5).silu()
+        let up = try normed.upsampleNearest2x().resizedBilinear(height: 50, width: 41)
+        let attended = try Tensor.attention(query: q, key: k, value: v).output
+        let total = try up.squared().mean() + attended.exp().sum() * 1e-4 + (try normed.variance(axes: [1, 2]).sum())
+        let grads = total.gradient(with: [x, w, q])
+        return [conv, normed, up, attended, try q.softmax().sum(axes: [0]), total] + grads
+    }
+
+    @Test func bitIdenticalAcrossThreadCounts() throws {
+        let saved = Parallel.threadCount
+        defer { Parallel.threadCount = saved }
+        var results: [[[UInt32]]] = []
+        for threads in [1, 2, 3] {
+            Parallel.threadCount = threads
+            results.append(try Self.workload().map { $0.scalars.map(\.bitPattern) })
+        }
+        #expect(results[0] == results[1], "1 vs 2 threads differ")
+        #expect(results[0] == results[2], "1 vs 3 threads differ")
+    }
+}
