@@ -46,7 +46,7 @@ public struct Heatmap: Sendable, Equatable {
     }
 
     /// The value at column `x`, row `y` (traps when out of range, like an array).
-    public subscript(x: Int, y: Int) -> Float { values[y * width + x] }
+    public subscript(x x: Int, y y: Int) -> Float { values[y * width + x] }
 
     /// Min–max normalised to [0, 1] over the finite values; NaN becomes 0, +infinity 1,
     /// -infinity 0. A constant map becomes all zeros.

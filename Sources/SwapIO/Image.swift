@@ -82,7 +82,7 @@ public struct Image: Sendable, Equatable, CustomStringConvertible {
 
     /// The sample at column `x`, row `y`, channel `channel`. Out-of-range indices trap, like
     /// array subscripts; check against `width`, `height`, `channels` first.
-    public subscript(x: Int, y: Int, channel: Int) -> Float {
+    public subscript(x x: Int, y y: Int, channel channel: Int) -> Float {
         get { pixels[(y * width + x) * channels + channel] }
         set { pixels[(y * width + x) * channels + channel] = newValue }
     }
