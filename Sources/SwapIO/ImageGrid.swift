@@ -40,8 +40,7 @@ public func grid(_ images: [Image], columns: Int, captions: [String]? = nil, pad
 
     let totalWidth = columnCount * cellWidth + (columnCount + 1) * padding
     let totalHeight = rowCount * rowHeight + (rowCount + 1) * padding
-    guard totalWidth.multipliedReportingOverflow(by: totalHeight).partialValue <= 1 << 28,
-          totalWidth <= 1 << 20, totalHeight <= 1 << 20 else {
+    guard totalWidth <= 1 << 20, totalHeight <= 1 << 20, totalWidth * totalHeight <= 1 << 28 else {
         throw ImageError.argument("grid would be \(totalWidth)×\(totalHeight) pixels, too large")
     }
     var canvas = try Image(width: totalWidth, height: totalHeight, channels: 3, fill: [paper])
