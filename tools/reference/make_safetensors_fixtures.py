@@ -3,9 +3,10 @@
 
 Requires torch and the `safetensors` package (tested with torch 2.13.0+cpu, safetensors 0.8.0).
 Deterministic: every random choice comes from seeded generators, so rerunning reproduces the
-same files (except that the reference writer orders `__metadata__` keys by hash-map order, which
-is why every Python-written file here has exactly one metadata key... except values.safetensors,
-whose metadata the tests read but never compare byte-wise).
+same bytes, with one exception: the reference writer orders `__metadata__` keys in hash-map
+order, so values.safetensors (two metadata keys; the tests read them but never compare that
+file byte-wise) may come out with its two keys swapped. The python_written_* files, which the
+tests compare byte for byte, have exactly one metadata key.
 
 Outputs
   values.safetensors            tensors of every convertible dtype with torch's own `.float()`
