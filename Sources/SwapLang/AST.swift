@@ -86,6 +86,16 @@ public struct Stmt: Sendable {
     public var endOffset: Int
 }
 
+extension Stmt {
+    /// Compound statements end with `}` and need no separator before the next statement.
+    var endsWithBlock: Bool {
+        switch kind {
+        case .function, .ifElse, .whileLoop, .forLoop: return true
+        default: return false
+        }
+    }
+}
+
 public indirect enum StmtKind: Sendable {
     case expression(Expr)
     /// `target = value`; the target is a variable, field or index expression.

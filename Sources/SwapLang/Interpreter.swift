@@ -105,7 +105,7 @@ public final class Interpreter {
         onLargeStack {
             let (program, diagnostics) = Parser.parse(source, file: file)
             if !diagnostics.isEmpty { return diagnostics }
-            var r = resolver(for: source, file: file)
+            var r = self.resolver(for: source, file: file)
             return r.resolve(program)
         }
     }
@@ -229,20 +229,18 @@ public final class Interpreter {
 
 /// Runs `body` on a thread with a large stack so deep (but bounded) recursion in scripts
 /// and deeply nested expressions end in a clean error instead of a stack overflow.
-func onLargeStack<T>(_ body: () -> T) -> T {
-    withoutActuallyEscaping(body) { escapable in
-        let box = ThreadBox(escapable)
-        let done = DispatchSemaphore(value: 0)
-        let thread = Thread {
-            box.result = box.body()
-            done.signal()
-        }
-        thread.stackSize = 512 << 20
-        thread.start()
-        done.wait()
-        guard let result = box.result else { return escapable() }
-        return result
+func onLargeStack<T>(_ body: @escaping () -> T) -> T {
+    let box = ThreadBox(body)
+    let done = DispatchSemaphore(value: 0)
+    let thread = Thread {
+        box.result = box.body()
+        done.signal()
     }
+    thread.stackSize = 512 << 20
+    thread.start()
+    done.wait()
+    guard let result = box.result else { return body() }
+    return result
 }
 
 private final class ThreadBox<T>: @unchecked Sendable {

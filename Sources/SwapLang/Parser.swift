@@ -25,7 +25,10 @@ struct Parser {
         let lexed = Lexer.tokenize(source)
         var parser = Parser(source: source, tokens: lexed.tokens)
         let statements = parser.parseProgram()
-        let all = (lexed.diagnostics + parser.diagnostics).sorted {
+        // A bad character or string already explains its line; drop parser follow-ups there.
+        let lexLines = Set(lexed.diagnostics.map(\.location.line))
+        let parseErrors = parser.diagnostics.filter { !lexLines.contains($0.location.line) }
+        let all = (lexed.diagnostics + parseErrors).sorted {
             ($0.location.line, $0.location.column) < ($1.location.line, $1.location.column)
         }
         return (Program(statements: statements, cells: lexed.cells, file: file), all)
@@ -112,7 +115,7 @@ struct Parser {
             var stmt = try statement()
             if match(.semicolon) {
                 stmt.quiet = true
-            } else if !(check(.newline) || isAtEnd || (inBlock && check(.rightBrace))) {
+            } else if !(check(.newline) || isAtEnd || (inBlock && check(.rightBrace)) || stmt.endsWithBlock) {
                 throw fail("expected end of statement, found \(peek.quoted)")
             }
             return stmt

@@ -58,7 +58,7 @@ public enum Value {
                 "\(k): \(box.fields[k].map { $0.render(quoted: true, depth: depth + 1) } ?? "nil")"
             }.joined(separator: ", ") + "}"
         case .function(let f): return "<fn \(f.signature)>"
-        case .builtin(let b): return "<builtin \(b.signature)>"
+        case .builtin(let b): return "<builtin \(b.signatureText)>"
         case .range(let r): return r.description
         case .host(let h): return h.summary
         }
