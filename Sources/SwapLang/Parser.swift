@@ -77,7 +77,9 @@ struct Parser {
                 column = b.column + max(1, b.endOffset - b.offset)
             }
         }
-        diagnostics.append(source.diagnostic(message, line: line, column: column, atEnd: t.kind == .eof))
+        let next = tokens[min(current + 1, tokens.count - 1)]
+        let atEnd = t.kind == .eof || (t.kind == .newline && next.kind == .eof)
+        diagnostics.append(source.diagnostic(message, line: line, column: column, atEnd: atEnd))
         return ParseError()
     }
 
@@ -115,6 +117,7 @@ struct Parser {
             var stmt = try statement()
             if match(.semicolon) {
                 stmt.quiet = true
+                stmt.endOffset = previous.endOffset
             } else if !(check(.newline) || isAtEnd || (inBlock && check(.rightBrace)) || stmt.endsWithBlock) {
                 throw fail("expected end of statement, found \(peek.quoted)")
             }
@@ -252,6 +255,7 @@ struct Parser {
     }
 
     private mutating func block() throws -> [Stmt] {
+        while check(.newline) { advance() }
         _ = try consume(.leftBrace, "'{' to start a block")
         return try nested { p in
             var body: [Stmt] = []
