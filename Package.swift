@@ -50,6 +50,6 @@ let package = Package(
                      resources: [.copy("Fixtures")]),
         .testTarget(name: "SwapIOTests", dependencies: ["SwapIO", "SwapTensor"],
                      resources: [.copy("Fixtures")]),
-        .testTarget(name: "SwapLangTests", dependencies: ["SwapLang"]),
+        .testTarget(name: "SwapLangTests", dependencies: ["SwapLang"], resources: [.copy("Scripts")]),
     ]
 )

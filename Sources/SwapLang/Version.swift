@@ -1,1 +1,0 @@
-public enum SwapLangVersion { public static let string = "0.1" }

@@ -1,3 +1,0 @@
-import Testing
-@testable import SwapLang
-@Test func moduleLoads() { #expect(true) }
