@@ -18,18 +18,46 @@ enum BoxMullerAVX2 {
     @inline(__always) static func bits(_ v: V) -> U { unsafeBitCast(v, to: U.self) }
     @inline(__always) static func float(_ u: U) -> V { unsafeBitCast(u, to: V.self) }
 
-    /// Natural log, Cephes polynomial (avx_mathfun `log256_ps`).
+    // Swift lowers SIMD comparisons, `replacing(with:where:)` and the generic int<->float
+    // initialisers to per-lane code, so the helpers below express the same operations with
+    // integer/bit arithmetic that LLVM keeps in ymm registers. All of them are exact.
+
+    /// All-ones lanes where `a < b`, for `a`, `b` in a range where `a - b` cannot overflow.
+    @inline(__always) static func lessMask(_ a: I, _ b: I) -> U { U(truncatingIfNeeded: (a &- b) &>> 31) }
+
+    /// `Float(i)` for 0 ≤ i < 2^23: put i in the mantissa of 2^23 and subtract 2^23.
+    @inline(__always) static func smallIntToFloat(_ i: U) -> V {
+        float(i | U(repeating: 0x4B00_0000)) - V(repeating: 8_388_608)
+    }
+
+    /// `cvttps2dq` (truncation) for 0 ≤ v < 2^22: round by adding 2^23, step down where
+    /// that rounded up (then `v - rounded` is negative and its sign bit is 1).
+    @inline(__always) static func truncate(_ v: V) -> I {
+        let r = v + V(repeating: 8_388_608)
+        let k = bits(r) & U(repeating: 0x007F_FFFF)
+        let roundedUp = bits(v - (r - V(repeating: 8_388_608))) &>> 31
+        return I(truncatingIfNeeded: k &- roundedUp)
+    }
+
+    @inline(__always) static func sqrt(_ v: V) -> V {
+        var r = v
+        for i in 0..<8 { r[i] = v[i].squareRoot() }
+        return r
+    }
+
+    /// Natural log, Cephes polynomial (avx_mathfun `log256_ps`). Requires x ≥ 2^-126 (normal,
+    /// positive), which torch's callers guarantee (x = 1 - u ≥ 2^-24); torch's clamp to the
+    /// smallest normal and its NaN for x ≤ 0 are therefore no-ops here and left out.
     @inline(__always)
     static func log(_ input: V) -> V {
-        var x = input.replacing(with: V(repeating: Float(bitPattern: 0x0080_0000)),
-                                where: input .< V(repeating: Float(bitPattern: 0x0080_0000)))
-        let exponent = I(truncatingIfNeeded: bits(x) &>> 23) &- 127
-        x = float((bits(x) & U(repeating: 0x807F_FFFF)) | U(repeating: 0x3F00_0000))  // mantissa in [0.5, 1)
-        var e = V(exponent) + 1
-        let mask = x .< V(repeating: 0.707106781186547524)
-        let tmp = V(repeating: 0).replacing(with: x, where: mask)
+        let exponentBits = bits(input) &>> 23                                     // biased exponent
+        var x = float((bits(input) & U(repeating: 0x807F_FFFF)) | U(repeating: 0x3F00_0000))  // [0.5, 1)
+        // e = float(exponent - 127) + 1, exactly as torch's cvtepi32_ps + add
+        var e = (smallIntToFloat(exponentBits) - 127) + 1
+        let mask = lessMask(I(truncatingIfNeeded: bits(x)), I(repeating: Int32(bitPattern: Float(0.707106781186547524).bitPattern)))
+        let tmp = float(bits(x) & mask)
         x = x - 1
-        e = e - V(repeating: 0).replacing(with: 1, where: mask)
+        e = e - float(bits(V(repeating: 1)) & mask)
         x = x + tmp
         let z = x * x
         var y = V(repeating: 7.0376836292E-2)
@@ -43,21 +71,22 @@ enum BoxMullerAVX2 {
         y = V(repeating: 3.3333331174E-1).addingProduct(y, x)
         y = y * x
         y = (e * V(repeating: -2.12194440e-4)).addingProduct(y, z)   // fma(y, z, e*q1)
-        y = y.addingProduct(-z, V(repeating: 0.5))                    // fnmadd: y - z*0.5
+        y = y.addingProduct(-z, V(repeating: 0.5))                    // fnmadd y - z*0.5 (z*0.5 is exact,
+                                                                      // so this equals the unfused form)
         x = x + y
         return x.addingProduct(e, V(repeating: 0.693359375))          // fma(e, q2, x)
     }
 
-    /// Simultaneous sine and cosine, Cephes (avx_mathfun `sincos256_ps`).
+    /// Simultaneous sine and cosine, Cephes (avx_mathfun `sincos256_ps`), for |θ| < 2^22·π/4.
     @inline(__always)
     static func sincos(_ input: V) -> (sin: V, cos: V) {
         var signSin = bits(input) & U(repeating: 0x8000_0000)
         var x = float(bits(input) & U(repeating: 0x7FFF_FFFF))
-        var j = I(x * V(repeating: 1.27323954473516), rounding: .towardZero)
+        var j = truncate(x * V(repeating: 1.27323954473516))
         j = (j &+ 1) & I(repeating: ~1)
-        let y = V(j)
+        let y = smallIntToFloat(U(truncatingIfNeeded: j))
         let swapSignSin = U(truncatingIfNeeded: j & 4) &<< 29
-        let polyMask = (j & 2) .== 0
+        let polyMask = U(truncatingIfNeeded: ((j & 2) &>> 1) &- 1)                   // all ones where (j & 2) == 0
         x = x.addingProduct(y, V(repeating: -0.78515625))
         x = x.addingProduct(y, V(repeating: -2.4187564849853515625e-4))
         x = x.addingProduct(y, V(repeating: -3.77489497744594108e-8))
@@ -73,9 +102,9 @@ enum BoxMullerAVX2 {
         ys = V(repeating: -1.6666654611E-1).addingProduct(ys, z)
         ys = ys * z
         ys = x.addingProduct(ys, x)                                   // fma(ys, x, x)
-        let s = yc.replacing(with: ys, where: polyMask)
-        let c = ys.replacing(with: yc, where: polyMask)
-        return (float(bits(s) ^ signSin), float(bits(c) ^ signCos))
+        let s = (bits(ys) & polyMask) | (bits(yc) & ~polyMask)
+        let c = (bits(yc) & polyMask) | (bits(ys) & ~polyMask)
+        return (float(s ^ signSin), float(c ^ signCos))
     }
 
     /// torch's `normal_fill_16` for mean 0, std 1: `data[0..<16]` holds uniforms in [0, 1) on
@@ -85,7 +114,7 @@ enum BoxMullerAVX2 {
         let raw = UnsafeMutableRawPointer(data)
         let u1 = V(repeating: 1) - raw.loadUnaligned(as: V.self)
         let u2 = raw.loadUnaligned(fromByteOffset: 32, as: V.self)
-        let radius = (log(u1) * V(repeating: -2)).squareRoot()
+        let radius = sqrt(log(u1) * V(repeating: -2))
         let (s, c) = sincos(V(repeating: Float(2.0 * Double.pi)) * u2)
         // torch stores fmadd(n, std, mean); with std 1, mean 0 this turns -0 into +0.
         raw.storeBytes(of: V(repeating: 0).addingProduct(radius * c, V(repeating: 1)), as: V.self)

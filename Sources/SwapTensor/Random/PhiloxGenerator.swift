@@ -87,8 +87,12 @@ public struct PhiloxGenerator: Sendable, Hashable {
 
     // MARK: Element kernels (pure functions of (key, stream, element index))
 
+    /// `Float(w >> 8) * 2^-24` per lane, exactly, without per-lane int→float conversion:
+    /// the top 23 bits via the 2^23 mantissa trick, the 24th bit added separately (all exact).
     @inline(__always) static func unit(_ w: SIMD8<UInt32>) -> SIMD8<Float> {
-        SIMD8<Float>(w &>> 8) * 0x1p-24
+        let high = BoxMullerAVX2.smallIntToFloat(w &>> 9)
+        let low = BoxMullerAVX2.smallIntToFloat((w &>> 8) & 1)
+        return (high * 2 + low) * 0x1p-24
     }
 
     /// Writes normal elements `16g ..< 16g + 16` (blocks 4g ..< 4g + 4) to `out`.
@@ -99,7 +103,7 @@ public struct PhiloxGenerator: Sendable, Hashable {
         let even = SIMD8(b0[0], b0[2], b1[0], b1[2], b2[0], b2[2], b3[0], b3[2])
         let odd = SIMD8(b0[1], b0[3], b1[1], b1[3], b2[1], b2[3], b3[1], b3[3])
         let u1 = SIMD8<Float>(repeating: 1) - Self.unit(even)
-        let radius = (BoxMullerAVX2.log(u1) * -2).squareRoot()
+        let radius = BoxMullerAVX2.sqrt(BoxMullerAVX2.log(u1) * -2)
         let (s, c) = BoxMullerAVX2.sincos(SIMD8<Float>(repeating: Float(2.0 * Double.pi)) * Self.unit(odd))
         let cosv = radius * c, sinv = radius * s
         for k in 0..<8 {
@@ -111,11 +115,10 @@ public struct PhiloxGenerator: Sendable, Hashable {
     /// Writes uniform elements `16g ..< 16g + 16` to `out`.
     @inline(__always)
     func uniformGroup(_ g: UInt64, _ out: UnsafeMutablePointer<Float>) {
-        for j in 0..<4 {
-            let w = block(4 &* g &+ UInt64(j))
-            let u = SIMD4<Float>(w &>> 8) * 0x1p-24
-            UnsafeMutableRawPointer(out + 4 * j).storeBytes(of: u, as: SIMD4<Float>.self)
-        }
+        let b0 = block(4 &* g), b1 = block(4 &* g &+ 1), b2 = block(4 &* g &+ 2), b3 = block(4 &* g &+ 3)
+        let raw = UnsafeMutableRawPointer(out)
+        raw.storeBytes(of: Self.unit(SIMD8(lowHalf: b0, highHalf: b1)), as: SIMD8<Float>.self)
+        raw.storeBytes(of: Self.unit(SIMD8(lowHalf: b2, highHalf: b3)), toByteOffset: 32, as: SIMD8<Float>.self)
     }
 
     enum Kind: Sendable { case normal, uniform }
