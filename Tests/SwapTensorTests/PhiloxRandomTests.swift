@@ -120,7 +120,8 @@ import Testing
         #expect(s1.uniform(16) != s2.uniform(16))
     }
 
-    /// 1e6 samples, fixed seed. Standard errors: mean 1e-3, std 7.1e-4; tolerances are 5σ.
+    /// 1e6 samples, fixed seed. Standard errors: mean 1e-3, std 7.1e-4, P(|x|<1) 4.7e-4,
+    /// E[x^4] 9.8e-3; every tolerance is 5σ.
     @Test func normalMoments() {
         var g = PhiloxGenerator(seed: 31_337)
         let v = g.normal(1_000_000)
@@ -128,7 +129,7 @@ import Testing
         let mean = v.reduce(0.0) { $0 + Double($1) } / n
         let variance = v.reduce(0.0) { $0 + (Double($1) - mean) * (Double($1) - mean) } / (n - 1)
         let within1 = Double(v.lazy.filter { abs($0) < 1 }.count) / n     // 0.682689, se 4.7e-4
-        let fourth = v.reduce(0.0) { $0 + pow(Double($1), 4) } / n        // 3, se 2.4e-3·sqrt(96)/... ≈ 0.0098
+        let fourth = v.reduce(0.0) { $0 + pow(Double($1), 4) } / n        // 3, se sqrt(96/n) ≈ 0.0098
         #expect(abs(mean) < 0.005, "mean \(mean)")
         #expect(abs(variance.squareRoot() - 1) < 0.0036, "std \(variance.squareRoot())")
         #expect(abs(within1 - 0.682689) < 0.0024, "P(|x|<1) \(within1)")
@@ -163,6 +164,7 @@ import Testing
             best = min(best, clock.now - t0)
         }
         print("PhiloxGenerator.randn 1x4x128x128: best \(best), \(best / 4) per 16k values")
+        // Measured ~0.12 ms per 16k on the shared 2-core dev box (2 threads).
         #expect(best / 4 < .milliseconds(1))
     }
 }
