@@ -50,7 +50,7 @@ extension Tensor {
 
     static func broadcastBinary(_ a: Tensor, _ b: Tensor, outputShape: [Int],
                                 _ f: @escaping (Float, Float) -> Float) -> Tensor {
-        var out = Tensor(uninitializedShape: outputShape)
+        let out = Tensor(uninitializedShape: outputShape)
         let n = out.count
         let o = out.storage.pointer
         let pa = a.storage.pointer, pb = b.storage.pointer
@@ -96,7 +96,7 @@ extension Tensor {
     /// Applies `f` to every element. No recording.
 
     func mapElements(_ f: @escaping (Float) -> Float) -> Tensor {
-        var out = Tensor(uninitializedShape: shape)
+        let out = Tensor(uninitializedShape: shape)
         let o = out.storage.pointer, p = storage.pointer
         Parallel.forEach(count) { r in for i in r { o[i] = f(p[i]) } }
         return out

@@ -33,7 +33,7 @@ public struct HalfTensor: Sendable {
 
     /// The values widened to Float32.
     public func float() -> Tensor {
-        var out = Tensor(uninitializedShape: shape)
+        let out = Tensor(uninitializedShape: shape)
         let n = bits.count
         bits.withUnsafeBufferPointer { src in
             let s = src.baseAddress!, d = out.pointer

@@ -6,7 +6,7 @@ extension Tensor {
     /// Applies a vectorised unary function, parallel over chunks.
 
     func mapVectorised(_ f8: @escaping (SIMD8<Float>) -> SIMD8<Float>) -> Tensor {
-        var out = Tensor(uninitializedShape: shape)
+        let out = Tensor(uninitializedShape: shape)
         let o = out.storage.pointer, p = storage.pointer
         Parallel.forEach(count, grain: 8192) { r in
             VectorMath.map(p + r.lowerBound, o + r.lowerBound, r.count, f8)

@@ -23,7 +23,7 @@ extension Tensor {
         let (lk, dv) = (k.shape[1], v.shape[2])
         let s = scale ?? 1 / Float(d).squareRoot()
         var out = Tensor(uninitializedShape: [b, lq, dv])
-        var probabilities = keepProbabilities ? Tensor(uninitializedShape: [b, lq, lk]) : nil
+        let probabilities = keepProbabilities ? Tensor(uninitializedShape: [b, lq, lk]) : nil
         let qp = q.storage.pointer, kp = k.storage.pointer, vp = v.storage.pointer, op = out.storage.pointer
         let pp = probabilities?.storage.pointer
         let blockRows = attentionBlockRows(keys: lk)

@@ -36,7 +36,7 @@ extension Tensor {
             if other.requiresGrad {
                 if sharedRight {
                     // Σ_batch xᵀ g = (x as [batch·m, k])ᵀ · (g as [batch·m, n])
-                    var r = Tensor(uninitializedShape: [k, n])
+                    let r = Tensor(uninitializedShape: [k, n])
                     BLAS.gemm(transA: true, m: k, n: n, k: batch * m, a: x.storage.pointer,
                               b: g.storage.pointer, c: r.storage.pointer)
                     gy = r.reshapedUnchecked(y.shape)
@@ -71,13 +71,13 @@ extension Tensor {
         out.recordOp("linear", bias.map { [self, weight, $0] } ?? [self, weight]) { g in
             var gx: Tensor? = nil, gw: Tensor? = nil
             if self.requiresGrad {
-                var r = Tensor(uninitializedShape: x.shape)
+                let r = Tensor(uninitializedShape: x.shape)
                 BLAS.gemm(m: rows, n: inFeatures, k: outFeatures, a: g.storage.pointer,
                           b: w.storage.pointer, c: r.storage.pointer)
                 gx = r
             }
             if weight.requiresGrad {
-                var r = Tensor(uninitializedShape: w.shape)
+                let r = Tensor(uninitializedShape: w.shape)
                 BLAS.gemm(transA: true, m: outFeatures, n: inFeatures, k: rows, a: g.storage.pointer,
                           b: x.storage.pointer, c: r.storage.pointer)
                 gw = r

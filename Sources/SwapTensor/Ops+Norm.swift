@@ -76,8 +76,8 @@ extension Tensor {
         let inputs = [self] + [weight, bias].compactMap { $0 }
         out.recordOp(name, inputs) { g in
             // x̂ and dL/dx̂ = g·γ, then dx = rstd·(dx̂ − mean(dx̂) − x̂·mean(dx̂·x̂)) per row.
-            var xhat = Tensor(uninitializedShape: input.shape)
-            var gx = Tensor(uninitializedShape: input.shape)
+            let xhat = Tensor(uninitializedShape: input.shape)
+            let gx = Tensor(uninitializedShape: input.shape)
             let xp = input.storage.pointer, gp = g.storage.pointer
             let hp = xhat.storage.pointer, dp = gx.storage.pointer
             let gammaP = w?.storage.pointer

@@ -34,7 +34,7 @@ extension Tensor {
     private func reduceRows(_ axes: [Int], keepDims: Bool,
                             _ rowReduce: @escaping (UnsafePointer<Float>, Int) -> Float) -> Tensor {
         let (rows, _, reduced) = rowsForReduction(axes)
-        var out = Tensor(uninitializedShape: reducedShape(axes, keepDims: keepDims))
+        let out = Tensor(uninitializedShape: reducedShape(axes, keepDims: keepDims))
         let o = out.storage.pointer, p = rows.storage.pointer
         let rowCount = rows.shape[0]
         if rowCount == 1 {

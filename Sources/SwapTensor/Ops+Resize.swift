@@ -39,7 +39,7 @@ extension Tensor {
         }
         let inputShape = shape
         out.recordOp("upsample_nearest", [self]) { g in
-            var gx = Tensor(uninitializedShape: inputShape)
+            let gx = Tensor(uninitializedShape: inputShape)
             let gp = g.storage.pointer, d = gx.storage.pointer
             Parallel.forEach(planes, grain: 1) { range in
                 for p in range {
@@ -82,7 +82,7 @@ extension Tensor {
         }
         let inputShape = shape
         out.recordOp("resize_bilinear", [self]) { g in
-            var gx = Tensor(zeros: inputShape)
+            let gx = Tensor(zeros: inputShape)
             let gp = g.storage.pointer, d = gx.storage.pointer
             Parallel.forEach(planes, grain: 1) { range in
                 for p in range {

@@ -110,7 +110,7 @@ extension Tensor {
         }
         let inputShape = shape
         out.recordOp("index_select", [self]) { g in
-            var grad = Tensor(zeros: inputShape)
+            let grad = Tensor(zeros: inputShape)
             let gp = g.storage.pointer, dst = grad.storage.pointer
             // Serial over j so repeated indices accumulate in a fixed order.
             Parallel.forEach(outer, grain: 1) { range in

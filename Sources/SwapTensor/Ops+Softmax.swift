@@ -48,7 +48,7 @@ extension Tensor {
     /// dx = y ⊙ (g − Σ g⊙y) per row.
     static func softmaxBackward(_ g: Tensor, _ y: Tensor) -> Tensor {
         let n = Swift.max(y.shape.last ?? 1, 1)
-        var out = Tensor(uninitializedShape: y.shape)
+        let out = Tensor(uninitializedShape: y.shape)
         let gp = g.storage.pointer, yp = y.storage.pointer, o = out.storage.pointer
         Parallel.forEach(y.count / n, grain: Swift.max(1, 4096 / n)) { range in
             for r in range {
