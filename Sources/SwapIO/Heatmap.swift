@@ -71,28 +71,9 @@ public struct Heatmap: Sendable, Equatable {
         guard outWidth >= 1, outHeight >= 1, outWidth <= 1 << 16, outHeight <= 1 << 16 else {
             throw ImageError.argument("invalid heatmap resize target \(outWidth)×\(outHeight)")
         }
-        let xs = Self.sourceCoordinates(count: outWidth, input: width)
-        let ys = Self.sourceCoordinates(count: outHeight, input: height)
-        var out = [Float](repeating: 0, count: outWidth * outHeight)
-        for (oy, (y0, y1, fy)) in ys.enumerated() {
-            for (ox, (x0, x1, fx)) in xs.enumerated() {
-                let top = values[y0 * width + x0] * (1 - fx) + values[y0 * width + x1] * fx
-                let bottom = values[y1 * width + x0] * (1 - fx) + values[y1 * width + x1] * fx
-                out[oy * outWidth + ox] = top * (1 - fy) + bottom * fy
-            }
-        }
-        return Heatmap(unchecked: outWidth, outHeight, out)
-    }
-
-    /// For each output index: the two source indices and the weight of the second.
-    private static func sourceCoordinates(count: Int, input: Int) -> [(Int, Int, Float)] {
-        let scale = Double(input) / Double(count)
-        return (0..<count).map { i in
-            let source = max((Double(i) + 0.5) * scale - 0.5, 0)
-            let low = min(Int(source), input - 1)
-            let high = min(low + 1, input - 1)
-            return (low, high, Float(source - Double(low)))
-        }
+        let grid = Tensor(shape: [1, 1, height, width], scalars: values)
+        let resized = try GradMode.withoutGradient { try grid.resizedBilinear(height: outHeight, width: outWidth) }
+        return Heatmap(unchecked: outWidth, outHeight, resized.scalars)
     }
 
     private init(unchecked width: Int, _ height: Int, _ values: [Float]) {

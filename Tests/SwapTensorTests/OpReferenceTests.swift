@@ -72,7 +72,7 @@ struct OpReferenceTests {
     @Test func fixtureCoversEveryCase() throws {
         #expect(!OpFixtures.all.isEmpty, "Fixtures/ops.safetensors did not load")
         let fixtureCases = Set(OpFixtures.all.keys.compactMap { $0.split(separator: ".").first.map(String.init) })
-            .filter { !$0.hasPrefix("opt_") }
+            .filter { !$0.hasPrefix("opt_") && $0 != "half" }
         #expect(fixtureCases == Set(Self.cases.keys))
     }
 

@@ -132,6 +132,14 @@ def optimise(kind):
 for kind in ["sgd", "adam", "adamw"]:
     optimise(kind)
 
+# Half-precision weight storage: float32 values (ordinary, ties, subnormal, overflow, NaN) and
+# their float16 / bfloat16 bit patterns as torch rounds them, stored as int16.
+half_in = torch.cat([torch.randn(200) * 3, torch.tensor([65504.0, 65520.0, 1e6, -1e6, 6e-8, 3e-8, 1e-40,
+                     1.0009765625 + 2 ** -11, 1.0 + 2 ** -8, 0.0, -0.0, float("nan"), float("inf")])])
+tensors["half.in"] = half_in
+tensors["half.f16"] = half_in.half().view(torch.int16)
+tensors["half.bf16"] = half_in.bfloat16().view(torch.int16)
+
 path = os.path.join("Tests", "SwapTensorTests", "Fixtures", "ops.safetensors")
 save_file(tensors, path, metadata={"producer": "tools/reference/make_op_fixtures.py", "torch": torch.__version__})
 print(f"wrote {len(tensors)} tensors to {path}")
