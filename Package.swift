@@ -36,6 +36,9 @@ let package = Package(
         .target(name: "SwapTensor", dependencies: ["CBLAS"], swiftSettings: fastMath),
         .target(name: "SwapIO", dependencies: ["SwapTensor", "CPNGShim"], swiftSettings: fastMath),
 
+        .target(name: "SwapModels", dependencies: ["SwapTensor", "SwapIO"], swiftSettings: fastMath),
+        .target(name: "SwapSchedulers", dependencies: ["SwapTensor"], swiftSettings: fastMath),
+
         // MARK: Language (Foundation only)
         .target(name: "SwapLang"),
 
@@ -50,6 +53,10 @@ let package = Package(
                      resources: [.copy("Fixtures")]),
         .testTarget(name: "SwapIOTests", dependencies: ["SwapIO", "SwapTensor"],
                      resources: [.copy("Fixtures")]),
+        .testTarget(name: "SwapModelsTests", dependencies: ["SwapModels", "SwapTensor", "SwapIO"],
+                    resources: [.copy("Fixtures")], swiftSettings: fastMath),
+        .testTarget(name: "SwapSchedulersTests", dependencies: ["SwapSchedulers", "SwapTensor", "SwapIO"],
+                    resources: [.copy("Fixtures")]),
         .testTarget(name: "SwapLangTests", dependencies: ["SwapLang"], resources: [.copy("Scripts")]),
     ]
 )
