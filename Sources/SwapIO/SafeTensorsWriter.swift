@@ -38,7 +38,15 @@ extension SafeTensors {
                              to path: String, dtype: SafeTensorsDtype = .f32) throws(SafeTensorsError) {
         let fileName = path.split(separator: "/").last.map(String.init) ?? path
         let plan = try SafeTensorsWritePlan(tensors, metadata: metadata, dtype: dtype, fileName: fileName)
-        try SafeTensorsAtomicFile.replace(path: path, fileName: fileName) { sink in try plan.emit(sink) }
+        do {
+            try AtomicFile.write(to: path) { sink in try plan.emit(sink) }
+        } catch let error as SafeTensorsError {
+            throw error
+        } catch let failure as AtomicFile.Failure {
+            throw SafeTensorsError(.io, file: fileName, failure.reason)
+        } catch {
+            throw SafeTensorsError(.io, file: fileName, "\(error)")
+        }
     }
 
     /// The bytes `write` would store for the same arguments.
@@ -158,63 +166,6 @@ struct SafeTensorsWritePlan {
                     start += n
                 }
             }
-        }
-    }
-}
-
-/// Write-to-temporary, fsync, rename.
-enum SafeTensorsAtomicFile {
-    static func replace(path: String, fileName: String,
-                        _ body: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void)
-    throws(SafeTensorsError) {
-        func ioError(_ what: String) -> SafeTensorsError {
-            SafeTensorsError(.io, file: fileName, "\(what): \(safeTensorsErrno())")
-        }
-        let directory: String
-        if let slash = path.lastIndex(of: "/") {
-            directory = slash == path.startIndex ? "/" : String(path[..<slash])
-        } else {
-            directory = "."
-        }
-        let tempPath = (directory == "/" ? "" : directory) + "/." + fileName
-            + ".tmp-\(getpid())-\(String(UInt64.random(in: 0...UInt64.max), radix: 16))"
-        let fd = open(tempPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
-        guard fd >= 0 else { throw ioError("cannot create temporary file '\(tempPath)'") }
-        var isOpen = true
-        var renamed = false
-        defer {
-            if isOpen { close(fd) }
-            if !renamed { unlink(tempPath) }
-        }
-        do {
-            try body { chunk in
-                guard var p = chunk.baseAddress else { return }
-                var left = chunk.count
-                while left > 0 {
-                    let n = write(fd, p, left)
-                    if n < 0 {
-                        if errno == EINTR { continue }
-                        throw ioError("cannot write '\(tempPath)'")
-                    }
-                    p += n
-                    left -= n
-                }
-            }
-        } catch let error as SafeTensorsError {
-            throw error
-        } catch {
-            throw SafeTensorsError(.io, file: fileName, "\(error)")
-        }
-        guard fsync(fd) == 0 else { throw ioError("cannot fsync '\(tempPath)'") }
-        isOpen = false
-        guard close(fd) == 0 else { throw ioError("cannot close '\(tempPath)'") }
-        guard rename(tempPath, path) == 0 else { throw ioError("cannot rename temporary file to '\(path)'") }
-        renamed = true
-        // Make the rename itself durable; failure here does not undo the write.
-        let dfd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if dfd >= 0 {
-            _ = fsync(dfd)
-            close(dfd)
         }
     }
 }
