@@ -1,3 +1,5 @@
+import Synchronization
+
 /// One record on the autograd graph.
 ///
 /// A leaf record belongs to a tensor the user asked gradients for (`requiringGrad()`); it
@@ -5,7 +7,7 @@
 /// gradient of its output to gradients of its inputs. The closure captures the tensors the op
 /// saved; `backward` drops it as soon as it has run, so saved tensors are freed early.
 public final class GradNode: @unchecked Sendable {
-    nonisolated(unsafe) private static var nextID = 0
+    private static let nextID = Atomic<Int>(0)
 
     /// Creation order. An op's record is always newer than its inputs' records, so processing
     /// records from newest to oldest is a valid reverse topological order.
@@ -25,8 +27,7 @@ public final class GradNode: @unchecked Sendable {
     public let isLeaf: Bool
 
     init(name: String, shape: [Int], inputs: [GradNode?], backward: ((Tensor) -> [Tensor?])?) {
-        GradNode.nextID += 1
-        id = GradNode.nextID
+        id = GradNode.nextID.wrappingAdd(1, ordering: .relaxed).newValue
         self.name = name
         self.shape = shape
         self.inputs = inputs
@@ -35,15 +36,16 @@ public final class GradNode: @unchecked Sendable {
     }
 }
 
-/// Whether ops record backward records.
+/// Whether ops record backward records. The switch is task-local (thread-local outside Swift
+/// concurrency), so one thread's inference never disables another thread's recording.
 public enum GradMode {
-    nonisolated(unsafe) public private(set) static var isEnabled = true
+    @TaskLocal static var recording = true
+
+    /// True unless inside `withoutGradient`.
+    public static var isEnabled: Bool { recording }
 
     /// Runs `body` with recording switched off (inference, optimiser updates, backward itself).
     public static func withoutGradient<R>(_ body: () throws -> R) rethrows -> R {
-        let previous = isEnabled
-        isEnabled = false
-        defer { isEnabled = previous }
-        return try body()
+        try $recording.withValue(false) { try body() }
     }
 }

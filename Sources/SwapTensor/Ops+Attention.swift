@@ -28,19 +28,17 @@ extension Tensor {
         let pp = probabilities?.storage.pointer
         let blockRows = attentionBlockRows(keys: lk)
         let blocksPerHead = (lq + blockRows - 1) / blockRows
-        Parallel.withSingleThreadedBLAS {
-            Parallel.forEach(b * blocksPerHead, grain: 1) { range in
-                let scratch = pp == nil ? TensorStorage(uninitializedCount: blockRows * lk) : nil
-                for task in range {
-                    let (head, block) = task.quotientAndRemainder(dividingBy: blocksPerHead)
-                    let row0 = block * blockRows, rows = Swift.min(blockRows, lq - row0)
-                    let scores = pp.map { $0 + (head * lq + row0) * lk } ?? scratch!.pointer
-                    BLAS.gemm(transB: true, m: rows, n: lk, k: d, alpha: s,
-                              a: qp + (head * lq + row0) * d, b: kp + head * lk * d, c: scores)
-                    for r in 0..<rows { softmaxRow(scores + r * lk, scores + r * lk, lk) }
-                    BLAS.gemm(m: rows, n: dv, k: lk, a: scores, b: vp + head * lk * dv,
-                              c: op + (head * lq + row0) * dv)
-                }
+        Parallel.forEach(b * blocksPerHead, grain: 1) { range in
+            let scratch = pp == nil ? TensorStorage(uninitializedCount: blockRows * lk) : nil
+            for task in range {
+                let (head, block) = task.quotientAndRemainder(dividingBy: blocksPerHead)
+                let row0 = block * blockRows, rows = Swift.min(blockRows, lq - row0)
+                let scores = pp.map { $0 + (head * lq + row0) * lk } ?? scratch!.pointer
+                BLAS.gemm(transB: true, m: rows, n: lk, k: d, alpha: s,
+                          a: qp + (head * lq + row0) * d, b: kp + head * lk * d, c: scores, parallel: false)
+                for r in 0..<rows { softmaxRow(scores + r * lk, scores + r * lk, lk) }
+                BLAS.gemm(m: rows, n: dv, k: lk, a: scores, b: vp + head * lk * dv,
+                          c: op + (head * lq + row0) * dv, parallel: false)
             }
         }
         let (dq, dk, dvv) = (q.detached(), k.detached(), v.detached())

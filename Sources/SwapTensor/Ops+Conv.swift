@@ -44,6 +44,35 @@ struct ConvGeometry {
         }
     }
 
+    /// Unfolds output pixels `first..<first+count` of one image into columns [C·kh·kw, count]
+    /// (row stride `count`). Used per panel so the column block stays in cache.
+    func im2colPanel(_ src: UnsafePointer<Float>, _ cols: UnsafeMutablePointer<Float>, first: Int, count: Int) {
+        let ow = outW
+        for row in 0..<columnRows {
+            let c = row / (kernelH * kernelW), ki = (row / kernelW) % kernelH, kj = row % kernelW
+            let plane = src + c * height * width
+            var dst = cols + row * count
+            var pixel = first
+            let end = first + count
+            while pixel < end {
+                let y = pixel / ow, x0 = pixel % ow
+                let run = Swift.min(ow - x0, end - pixel)
+                let iy = y * strideH - padH + ki
+                if iy < 0 || iy >= height {
+                    dst.update(repeating: 0, count: run)
+                } else {
+                    let line = plane + iy * width
+                    for x in x0..<(x0 + run) {
+                        let ix = x * strideW - padW + kj
+                        dst[x - x0] = ix >= 0 && ix < width ? line[ix] : 0
+                    }
+                }
+                dst += run
+                pixel += run
+            }
+        }
+    }
+
     /// Folds columns back, adding into one image gradient [C, H, W]. Parallel over channels,
     /// so every input element is written by one thread in a fixed order.
     func col2imAdd(_ cols: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>) {
@@ -97,26 +126,41 @@ extension Tensor {
         let batch = shape[0], spatial = geo.outH * geo.outW, imageSize = geo.channels * geo.height * geo.width
         var out = Tensor(uninitializedShape: [batch, outChannels, geo.outH, geo.outW])
         let o = out.storage.pointer, x = storage.pointer, w = weight.storage.pointer
-        var cols = geo.isPointwise ? nil : TensorStorage(uninitializedCount: geo.columnRows * spatial)
-        for n in 0..<batch {
-            let dst = o + n * outChannels * spatial
-            if let bias {
-                let bp = bias.storage.pointer
-                Parallel.forEach(outChannels, grain: 8) { r in
-                    for c in r { (dst + c * spatial).update(repeating: bp[c], count: spatial) }
+        if let bias {
+            let bp = bias.storage.pointer
+            Parallel.forEach(batch * outChannels, grain: 8) { r in
+                for nc in r { (o + nc * spatial).update(repeating: bp[nc % outChannels], count: spatial) }
+            }
+        }
+        let beta: Float = bias == nil ? 0 : 1
+        if geo.isPointwise || spatial < 2 * BLAS.panel {
+            // Pointwise, or too few pixels to split: unfold whole images and let BLAS.gemm
+            // split the output channels.
+            let cols = geo.isPointwise ? nil : TensorStorage(uninitializedCount: geo.columnRows * spatial)
+            for n in 0..<batch {
+                var source = UnsafePointer(x + n * imageSize)
+                if let cols {
+                    geo.im2col(x + n * imageSize, cols.pointer)
+                    source = UnsafePointer(cols.pointer)
+                }
+                BLAS.gemm(m: outChannels, n: spatial, k: geo.columnRows, a: w, b: source,
+                          beta: beta, c: o + n * outChannels * spatial)
+            }
+        } else {
+            // One task per (image, panel of output pixels): unfold the panel into a per-thread
+            // column block, then one single-threaded GEMM writes that panel of the output.
+            let panel = BLAS.panel, panels = (spatial + panel - 1) / panel
+            Parallel.forEach(batch * panels, grain: 1) { range in
+                let cols = TensorStorage(uninitializedCount: geo.columnRows * panel)
+                for task in range {
+                    let (n, p) = task.quotientAndRemainder(dividingBy: panels)
+                    let first = p * panel, width = Swift.min(panel, spatial - first)
+                    geo.im2colPanel(x + n * imageSize, cols.pointer, first: first, count: width)
+                    BLAS.gemm(m: outChannels, n: width, k: geo.columnRows, a: w, b: cols.pointer, ldb: width,
+                              beta: beta, c: o + n * outChannels * spatial + first, ldc: spatial, parallel: false)
                 }
             }
-            let source: UnsafePointer<Float>
-            if let cols {
-                geo.im2col(x + n * imageSize, cols.pointer)
-                source = UnsafePointer(cols.pointer)
-            } else {
-                source = UnsafePointer(x + n * imageSize)
-            }
-            BLAS.gemm(m: outChannels, n: spatial, k: geo.columnRows, a: w, b: source,
-                      beta: bias == nil ? 0 : 1, c: dst)
         }
-        cols = nil
         let (input, kernel) = (detached(), weight.detached())
         out.recordOp("conv2d", bias.map { [self, weight, $0] } ?? [self, weight]) { g in
             Tensor.conv2dBackward(g, input: input, weight: kernel, geometry: geo,

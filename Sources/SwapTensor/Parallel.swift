@@ -5,24 +5,27 @@ import Foundation
 /// Thread control for every kernel in SwapTensor.
 ///
 /// Work is split so that results never depend on the thread count: elementwise loops write
-/// disjoint outputs, and reductions combine fixed-size chunks in a fixed order. OpenBLAS keeps
-/// its own pool; `threadCount` sets both.
+/// disjoint outputs, reductions combine fixed-size chunks in a fixed order, and GEMMs are cut
+/// into fixed panels (see `BLAS`). OpenBLAS itself always runs single-threaded.
 public enum Parallel {
     nonisolated(unsafe) private static var configuredThreads: Int = {
         let fromEnvironment = ProcessInfo.processInfo.environment["SWAPSCRIPT_THREADS"].flatMap { Int($0) }
-        let count = max(1, fromEnvironment ?? ProcessInfo.processInfo.activeProcessorCount)
-        openblas_set_num_threads(Int32(count))
-        return count
+        return max(1, fromEnvironment ?? ProcessInfo.processInfo.activeProcessorCount)
     }()
 
-    /// The number of threads kernels may use (at least 1). Setting it also sets OpenBLAS's pool.
+    /// The number of threads kernels may use (at least 1).
     public static var threadCount: Int {
         get { configuredThreads }
-        set {
-            configuredThreads = max(1, newValue)
-            openblas_set_num_threads(Int32(configuredThreads))
-        }
+        set { configuredThreads = max(1, newValue) }
     }
+
+    /// Pins OpenBLAS to one thread, once.
+    static let blasPinned: Bool = {
+        openblas_set_num_threads(1)
+        return true
+    }()
+
+    static func ensureSingleThreadedBLAS() { _ = blasPinned }
 
     /// Runs `body` over `0..<count` split into contiguous ranges of at least `grain` items,
     /// one range per thread. Use it only where each index writes its own outputs.
@@ -65,13 +68,5 @@ public enum Parallel {
             }
         }
         return partial.reduce(0, +)
-    }
-
-    /// Runs `body` with OpenBLAS limited to one thread, for kernels that call BLAS from several
-    /// of their own threads at once.
-    public static func withSingleThreadedBLAS<R>(_ body: () throws -> R) rethrows -> R {
-        openblas_set_num_threads(1)
-        defer { openblas_set_num_threads(Int32(configuredThreads)) }
-        return try body()
     }
 }

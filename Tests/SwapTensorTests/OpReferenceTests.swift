@@ -7,7 +7,7 @@ import Testing
 /// Tolerance: |swift − torch| ≤ 1e-5 + 1e-4·|torch| (element-wise), unless a case says otherwise.
 struct OpReferenceTests {
     /// Each case maps its inputs to its outputs (the first output is the one gradients flow from).
-    static let cases: [String: ([Tensor]) throws -> [Tensor]] = [
+    static let cases: [String: @Sendable ([Tensor]) throws -> [Tensor]] = [
         "add": { x in [try x[0] + x[1]] },
         "sub": { x in [try x[0] - x[1]] },
         "mul": { x in [try x[0] * x[1]] },
@@ -46,9 +46,14 @@ struct OpReferenceTests {
         "matmul_shared": { x in [try x[0].matmul(x[1])] },
         "linear": { x in [try x[0].linear(weight: x[1], bias: x[2])] },
         "linear_nobias": { x in [try x[0].linear(weight: x[1])] },
+        "matmul_panels_n": { x in [try x[0].matmul(x[1])] },
+        "matmul_panels_m": { x in [try x[0].matmul(x[1])] },
+        "linear_panels": { x in [try x[0].linear(weight: x[1], bias: x[2])] },
         "conv3x3": { x in [try x[0].conv2d(weight: x[1], bias: x[2], stride: 1, padding: 1)] },
         "conv3x3_s2": { x in [try x[0].conv2d(weight: x[1], bias: x[2], stride: 2, padding: 1)] },
         "conv1x1": { x in [try x[0].conv2d(weight: x[1], bias: x[2])] },
+        "conv3x3_panels": { x in [try x[0].conv2d(weight: x[1], bias: x[2], stride: 1, padding: 1)] },
+        "conv3x3_s2_panels": { x in [try x[0].conv2d(weight: x[1], stride: 2, padding: 1)] },
         "conv4x4_nobias": { x in [try x[0].conv2d(weight: x[1], stride: 2)] },
         "group_norm": { x in [try x[0].groupNorm(groups: 4, weight: x[1], bias: x[2], eps: 1e-5)] },
         "group_norm_vae": { x in [try x[0].groupNorm(groups: 2, weight: x[1], bias: x[2], eps: 1e-6)] },

@@ -86,10 +86,17 @@ case("matmul_batched", lambda a, b: a @ b, rnd(2, 3, 4, 5), rnd(2, 3, 5, 6))
 case("matmul_shared", lambda a, b: a @ b, rnd(2, 7, 5), rnd(5, 3))
 case("linear", lambda x, w, b: F.linear(x, w, b), rnd(2, 7, 5), rnd(4, 5), rnd(4))
 case("linear_nobias", lambda x, w: F.linear(x, w), rnd(11, 5), rnd(4, 5))
+# Large enough that BLAS.gemm splits the product into column / row panels.
+case("matmul_panels_n", lambda a, b: a @ b, rnd(40, 32), rnd(32, 800))
+case("matmul_panels_m", lambda a, b: a @ b, rnd(800, 32), rnd(32, 40))
+case("linear_panels", lambda x, w, b: F.linear(x, w, b), rnd(2, 400, 32), rnd(48, 32), rnd(48))
 # Convolution
 case("conv3x3", lambda x, w, b: F.conv2d(x, w, b, stride=1, padding=1), rnd(2, 3, 9, 8), rnd(5, 3, 3, 3), rnd(5))
 case("conv3x3_s2", lambda x, w, b: F.conv2d(x, w, b, stride=2, padding=1), rnd(2, 3, 9, 8), rnd(4, 3, 3, 3), rnd(4))
 case("conv1x1", lambda x, w, b: F.conv2d(x, w, b), rnd(2, 6, 5, 4), rnd(3, 6, 1, 1), rnd(3))
+# Over 512 output pixels: the panel-by-panel im2col path.
+case("conv3x3_panels", lambda x, w, b: F.conv2d(x, w, b, padding=1), rnd(2, 3, 24, 30), rnd(4, 3, 3, 3), rnd(4))
+case("conv3x3_s2_panels", lambda x, w: F.conv2d(x, w, stride=2, padding=1), rnd(1, 2, 50, 46), rnd(3, 2, 3, 3))
 case("conv4x4_nobias", lambda x, w: F.conv2d(x, w, stride=2), rnd(1, 2, 10, 9), rnd(3, 2, 4, 4))
 # Normalisation and softmax
 case("group_norm", lambda x, w, b: F.group_norm(x, 4, w, b, eps=1e-5), rnd(2, 8, 5, 6) * 2 + 0.3, rnd(8), rnd(8))

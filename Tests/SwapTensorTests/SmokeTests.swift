@@ -1,3 +1,0 @@
-import Testing
-@testable import SwapTensor
-@Test func moduleLoads() { #expect(true) }
