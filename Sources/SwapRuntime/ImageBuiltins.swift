@@ -125,7 +125,8 @@ extension BuiltinRegistry {
             return try ws.publish(image, builtin: "heatmap", context: ctx)
         }
         register("overlay", family: "image",
-                 params: [BuiltinParam("image", .host(["image"])), BuiltinParam("map", t, doc: "[H, W] or [1, 1, H, W]"),
+                 params: [BuiltinParam("image", doc: "an image (from to_image, load_image, ...)"),
+                          BuiltinParam("map", t, doc: "[H, W] or [1, 1, H, W]"),
                           BuiltinParam("alpha", .number, default: .number(0.5), doc: "weight of the colour, 0...1"),
                           BuiltinParam("colormap", .string, default: .string("jet"))],
                  doc: "Blends a colour-mapped 2-D map over an image (the map is normalised and resized bilinearly to the image), and writes it as a PNG.",

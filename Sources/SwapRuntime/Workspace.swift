@@ -125,8 +125,9 @@ public final class Workspace {
 
     /// Gives a freshly made image its `parameters`, writes it under the output folder and
     /// returns the image value (which remembers where it was written).
+    /// The image is first rounded to the 8-bit grid, so the value equals what the file holds.
     func publish(_ image: Image, builtin: String, context: CallContext) throws -> Value {
-        var made = image
+        var made = image.mapSamples { x in x.isNaN ? 0 : (Swift.min(Swift.max(x, 0), 1) * 255).rounded() / 255 }
         made.metadata.removeAll { $0.key == "parameters" }
         let text = parameters(builtin: builtin, at: context.location,
                               extra: [("Size", "\(image.width)x\(image.height)")])
