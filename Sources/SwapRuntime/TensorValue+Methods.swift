@@ -74,7 +74,7 @@ extension TensorValue {
             var items = args.rest("order")
             if items.count == 1, case .list(let box) = items[0] { items = box.items }
             let order = try Convert.ints(.list(items), op, "order").map { $0 < 0 ? $0 + t.rank : $0 }
-            return .tensor(try Convert.engine("permute") { try t.permuted(order) })
+            return .tensor(try Convert.engine(op) { try t.permuted(order) })
         }
         table["transpose"] = Method(params: [BuiltinParam("a", .integer, default: .number(-2)),
                                              BuiltinParam("b", .integer, default: .number(-1))],
