@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "SwapTensor", targets: ["SwapTensor"]),
         .library(name: "SwapIO", targets: ["SwapIO"]),
         .library(name: "SwapLang", targets: ["SwapLang"]),
+        .library(name: "SwapRuntime", targets: ["SwapRuntime"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -42,9 +43,12 @@ let package = Package(
         // MARK: Language (Foundation only)
         .target(name: "SwapLang"),
 
+        // MARK: Runtime (the session and its builtins)
+        .target(name: "SwapRuntime", dependencies: ["SwapLang", "SwapTensor", "SwapIO"], swiftSettings: fastMath),
+
         // MARK: Front end
         .executableTarget(name: "swapscript", dependencies: [
-            "SwapTensor", "SwapIO", "SwapLang", "CReadline",
+            "SwapTensor", "SwapIO", "SwapLang", "SwapRuntime", "CReadline",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: fastMath),
 
@@ -58,5 +62,6 @@ let package = Package(
         .testTarget(name: "SwapSchedulersTests", dependencies: ["SwapSchedulers", "SwapTensor", "SwapIO"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "SwapLangTests", dependencies: ["SwapLang"], resources: [.copy("Scripts")]),
+        .testTarget(name: "SwapRuntimeTests", dependencies: ["SwapRuntime", "SwapLang", "SwapTensor", "SwapIO"]),
     ]
 )

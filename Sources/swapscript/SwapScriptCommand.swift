@@ -7,7 +7,7 @@ struct SwapScriptCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "swapscript",
         abstract: "Step-by-step diffusion image editing: a script language, a REPL and a CPU engine.",
-        subcommands: [Bench.self])
+        subcommands: [Run.self, Check.self, Help.self, Bench.self])
 
     static func main() {
         BLASCoreSelection.reexecIfNeeded()
