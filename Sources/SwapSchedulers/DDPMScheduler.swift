@@ -9,7 +9,7 @@ import SwapTensor
 /// With a_t = ᾱ_t/ᾱ_prev and β_t = 1 − a_t:
 /// mean = (√ᾱ_prev·β_t/(1−ᾱ_t))·x̂₀ + (√a_t·(1−ᾱ_prev)/(1−ᾱ_t))·x_t, and for t > 0 the step adds
 /// std·z with z drawn from the ``VarianceNoise`` (diffusers draws `randn(model_output.shape)`
-/// from the generator; for `learned`/`learned_range` that shape has the doubled channels).
+/// from the generator *after* splitting off a learned variance, so z has the sample's shape).
 public struct DDPMScheduler: Scheduler {
     public let config: SchedulerConfig
     public let schedule: NoiseSchedule
@@ -72,7 +72,7 @@ public struct DDPMScheduler: Scheduler {
 
         var drawn: Tensor? = nil
         if t > 0 {
-            let z = try noise.draw(modelOutput.shape, "DDPM step at t = \(t)")
+            let z = try noise.draw(prediction.shape, "DDPM step at t = \(t)")
             let std = try standardDeviation(alphaT: alphaT, alphaPrev: alphaPrev, currentBeta: currentBeta,
                                             predictedVariance: predictedVariance)
             previous = try previous + std * z

@@ -70,18 +70,21 @@ struct FixtureError: Error, CustomStringConvertible {
 /// Error statistics of `actual` against `expected`.
 struct Deviation: CustomStringConvertible {
     var maxAbs: Float = 0
-    /// max |a − e| / max(|e|, 1e-3): relative error with a floor for values near zero.
+    /// max over tensors of max|a − e| / max|e|: error relative to each tensor's scale.
     var maxRel: Float = 0
     var description: String { "max|Δ| \(maxAbs), max rel \(maxRel)" }
 
     mutating func add(_ actual: Tensor, _ expected: Tensor) {
         guard actual.shape == expected.shape else { maxAbs = .infinity; maxRel = .infinity; return }
+        var worst: Float = 0, scale: Float = 0
         for (a, e) in zip(actual.scalars, expected.scalars) {
             let d = abs(a - e)
             if d.isNaN { maxAbs = .infinity; maxRel = .infinity; return }
-            maxAbs = max(maxAbs, d)
-            maxRel = max(maxRel, d / max(abs(e), 1e-3))
+            worst = max(worst, d)
+            scale = max(scale, abs(e))
         }
+        maxAbs = max(maxAbs, worst)
+        maxRel = max(maxRel, scale > 0 ? worst / scale : worst)
     }
 
     static func of(_ actual: Tensor, _ expected: Tensor) -> Deviation {

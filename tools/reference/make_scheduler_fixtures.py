@@ -135,7 +135,7 @@ for name, kind, cfg, steps, eta, seed, churn, indices in step_specs:
         if stochastic:
             probe = torch.Generator().manual_seed(0)
             probe.set_state(gen.get_state())
-            put(p + ".noise", torch.randn(out_shape, generator=probe))
+            put(p + ".noise", torch.randn(SHAPE, generator=probe))  # drawn after the variance split
         if kind == "ddim":
             out = s.step(model_output, int(t), sample, eta=eta, generator=gen)
         elif kind == "ddim_inverse":
