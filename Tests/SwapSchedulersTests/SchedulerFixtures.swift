@@ -22,6 +22,7 @@ enum SchedulerFixtures {
             let name: String; let kind: String; let config: String; let steps: Int; let timestep: Double
         }
         struct Guidance: Decodable { let scale: Double; let rescale: Double }
+        let generated_by: String
         let versions: [String: String]
         let schedules: [Schedule]
         let timestep_lists: [TimestepList]

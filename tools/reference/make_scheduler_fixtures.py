@@ -39,7 +39,7 @@ CLASSES = {"ddim": DDIMScheduler, "ddpm": DDPMScheduler, "euler_discrete": Euler
            "ddim_inverse": DDIMInverseScheduler}
 
 tensors = {}
-manifest = {"versions": {"torch": torch.__version__, "diffusers": diffusers.__version__}}
+manifest = {"generated_by": "tools/reference/make_scheduler_fixtures.py", "versions": {"torch": torch.__version__, "diffusers": diffusers.__version__}}
 
 
 def make(kind, config):
@@ -188,7 +188,9 @@ put("guidance.rescaled", rescale_noise_cfg(guided, cond, guidance_rescale=phi))
 manifest["guidance"] = {"scale": scale, "rescale": phi}
 
 os.makedirs(OUT, exist_ok=True)
-save_file(tensors, os.path.join(OUT, "schedulers.safetensors"))
+save_file(tensors, os.path.join(OUT, "schedulers.safetensors"),
+          metadata={"generated_by": "tools/reference/make_scheduler_fixtures.py", "torch": torch.__version__,
+                    "diffusers": diffusers.__version__})
 with open(os.path.join(OUT, "schedulers.json"), "w") as f:
     json.dump(manifest, f, separators=(",", ":"))
 print(f"{len(tensors)} tensors, {os.path.getsize(os.path.join(OUT, 'schedulers.safetensors'))} bytes", file=sys.stderr)
