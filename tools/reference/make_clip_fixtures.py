@@ -231,6 +231,10 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         make_tokenizer_fixture(tmp)
     make_model_fixtures()
+    # safetensors writes 0600 files; make them readable like the rest of the tree.
+    for dirpath, _, files in os.walk(OUT):
+        for f in files:
+            os.chmod(os.path.join(dirpath, f), 0o644)
 
 
 if __name__ == "__main__":
