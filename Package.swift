@@ -37,7 +37,8 @@ let package = Package(
         .target(name: "SwapTensor", dependencies: ["CBLAS"], swiftSettings: fastMath),
         .target(name: "SwapIO", dependencies: ["SwapTensor", "CPNGShim"], swiftSettings: fastMath),
 
-        .target(name: "SwapModels", dependencies: ["SwapTensor", "SwapIO"], swiftSettings: fastMath),
+        .target(name: "SwapModels", dependencies: ["SwapTensor", "SwapIO"],
+                resources: [.copy("Resources")], swiftSettings: fastMath),
         .target(name: "SwapSchedulers", dependencies: ["SwapTensor"], swiftSettings: fastMath),
 
         // MARK: Language (Foundation only)

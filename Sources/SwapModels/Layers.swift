@@ -66,6 +66,12 @@ public struct LayerNorm: Sendable {
     public var bias: Tensor
     public var eps: Float
 
+    public init(weight: Tensor, bias: Tensor, eps: Float) {
+        self.weight = weight
+        self.bias = bias
+        self.eps = eps
+    }
+
     public init(_ store: WeightStore, _ prefix: String, dimension: Int, eps: Float) throws {
         weight = try store.tensor(prefix + ".weight", shape: [dimension])
         bias = try store.tensor(prefix + ".bias", shape: [dimension])
