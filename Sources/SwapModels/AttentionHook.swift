@@ -37,6 +37,19 @@ public struct AttentionLayerInfo: Sendable, Hashable, CustomStringConvertible {
     /// cross (0, 1, 2, …; SD 1.5 has 32). MasaCtrl's layer index is `order / 2`.
     public let order: Int
 
+    public init(path: String, place: AttentionPlace, kind: AttentionKind, block: Int, attention: Int,
+                transformerBlock: Int, heads: Int, headDim: Int, order: Int) {
+        self.path = path
+        self.place = place
+        self.kind = kind
+        self.block = block
+        self.attention = attention
+        self.transformerBlock = transformerBlock
+        self.heads = heads
+        self.headDim = headDim
+        self.order = order
+    }
+
     public var description: String { path }
 }
 

@@ -42,6 +42,21 @@ public struct AttentionLayer: Sendable {
         try forward(x, context: context, hooks: [], makeCall: nil)
     }
 
+    /// Attention with hooks outside a UNet (experiments, tests): the hooks see `layer` as the
+    /// layer description, `height`×`width` as the query grid (Lq must equal their product), and
+    /// `rows`/`timesteps` (one per batch row).
+    public func callAsFunction(_ x: Tensor, context: Tensor? = nil, hooks: [any AttentionHook], layer info: AttentionLayerInfo,
+                               height: Int, width: Int, rows: [RowRole], timesteps: [Float]) throws -> Tensor {
+        guard x.rank == 3, x.shape[1] == height * width, rows.count == x.shape[0], timesteps.count == x.shape[0],
+              info.heads == heads, info.headDim == headDim else {
+            throw TensorError("attention", "tokens \(formatShape(x.shape)) do not match a \(height)x\(width) grid with \(rows.count) row roles, \(timesteps.count) timesteps and \(info.heads)x\(info.headDim) heads")
+        }
+        return try forward(x, context: context, hooks: hooks) { input, ctx in
+            AttentionCall(layer: info, height: height, width: width, rows: rows, timesteps: timesteps,
+                          input: input, context: ctx, toK: toK, toV: toV)
+        }
+    }
+
     /// The forward pass with hooks; `makeCall` builds the call record only when hooks exist.
     func forward(_ x: Tensor, context: Tensor?, hooks: [any AttentionHook],
                  makeCall: ((_ input: Tensor, _ context: Tensor) -> AttentionCall)?) throws -> Tensor {
