@@ -94,6 +94,21 @@ public struct UNet2DConditionModel: Sendable {
         try self(latent, timesteps: [timestep], encoderHiddenStates: context, hooks: hooks, rowRoles: rowRoles)
     }
 
+    /// Visits every attention layer (in forward order) with its description, letting `body`
+    /// replace its projections, e.g. with `requiringGrad()` copies to take gradients with
+    /// respect to cross-attention weights, or with fine-tuned weights.
+    public mutating func updateAttentionLayers(_ body: (AttentionLayerInfo, inout AttentionLayer) throws -> Void) throws {
+        func visit(_ t: inout Transformer2DModel) throws {
+            for k in t.blocks.indices {
+                try body(t.blocks[k].selfInfo, &t.blocks[k].attn1)
+                try body(t.blocks[k].crossInfo, &t.blocks[k].attn2)
+            }
+        }
+        for i in downBlocks.indices { for j in downBlocks[i].attentions.indices { try visit(&downBlocks[i].attentions[j]) } }
+        try visit(&midBlock.attention)
+        for i in upBlocks.indices { for j in upBlocks[i].attentions.indices { try visit(&upBlocks[i].attentions[j]) } }
+    }
+
     /// Validates shapes before any work, with messages naming the argument.
     func checkInputs(_ latent: Tensor, timesteps: [Float], context: Tensor, rowRoles: [RowRole]?) throws {
         let c = config
