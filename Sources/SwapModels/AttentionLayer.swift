@@ -36,8 +36,8 @@ public struct AttentionLayer: Sendable {
         headDim = inner / heads
     }
 
-    /// Attention of tokens `x` [B, Lq, C] over `context` [B, Lk, Ckv] (nil: self-attention).
-    /// `hooks` and `call` describe the hook call; with no hooks nothing extra is computed.
+    /// Attention of tokens `x` [B, Lq, C] over `context` [B, Lk, Ckv] (nil: self-attention),
+    /// without hooks (the fused kernel).
     public func callAsFunction(_ x: Tensor, context: Tensor? = nil) throws -> Tensor {
         try forward(x, context: context, hooks: [], makeCall: nil)
     }
@@ -70,10 +70,8 @@ public struct AttentionLayer: Sendable {
         var v = try Self.splitHeads(toV(ctx), heads: heads)
 
         var out: Tensor
-        if hooks.isEmpty || makeCall == nil {
-            out = try Self.fusedAttention(query: q, key: k, value: v, keep: false).output
-        } else {
-            let call = makeCall!(x, ctx)
+        if let makeCall, !hooks.isEmpty {
+            let call = makeCall(x, ctx)
             for hook in hooks {
                 if let (newK, newV) = try hook.keysAndValues(call, query: q, key: k, value: v) {
                     guard newK.rank == 4, newV.rank == 4, newK.shape[0] == b, newK.shape[1] == heads,
@@ -115,6 +113,8 @@ public struct AttentionLayer: Sendable {
                     out = newOut
                 }
             }
+        } else {
+            out = try Self.fusedAttention(query: q, key: k, value: v, keep: false).output
         }
         let merged = try out.permuted([0, 2, 1, 3]).reshaped([b, lq, heads * headDim])
         return try toOut(merged)
