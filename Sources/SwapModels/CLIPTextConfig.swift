@@ -94,13 +94,6 @@ public struct CLIPTextConfig: Sendable, Equatable {
 
     /// Reads a `config.json` file.
     public init(contentsOf path: String) throws {
-        let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-            throw ModelLoadError("cannot read \(path): \(error.localizedDescription)")
-        }
-        guard let object = try? JSONSerialization.jsonObject(with: data), let json = object as? [String: Any] else {
-            throw ModelLoadError("\(path): not a JSON object")
-        }
-        try self.init(json: json, source: path)
+        try self.init(json: ModelConfigJSON(path: path).values, source: path)
     }
 }
