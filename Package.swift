@@ -19,6 +19,7 @@ let package = Package(
         .library(name: "SwapIO", targets: ["SwapIO"]),
         .library(name: "SwapLang", targets: ["SwapLang"]),
         .library(name: "SwapRuntime", targets: ["SwapRuntime"]),
+        .library(name: "SwapPipeline", targets: ["SwapPipeline"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -40,6 +41,7 @@ let package = Package(
         .target(name: "SwapModels", dependencies: ["SwapTensor", "SwapIO"],
                 resources: [.copy("Resources")], swiftSettings: fastMath),
         .target(name: "SwapSchedulers", dependencies: ["SwapTensor"], swiftSettings: fastMath),
+        .target(name: "SwapPipeline", dependencies: ["SwapModels", "SwapSchedulers", "SwapTensor"], swiftSettings: fastMath),
 
         // MARK: Language (Foundation only)
         .target(name: "SwapLang"),
@@ -49,7 +51,7 @@ let package = Package(
 
         // MARK: Front end
         .executableTarget(name: "swapscript", dependencies: [
-            "SwapTensor", "SwapIO", "SwapLang", "SwapRuntime", "CReadline",
+            "SwapTensor", "SwapIO", "SwapLang", "SwapRuntime", "SwapModels", "CReadline",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: fastMath),
 
@@ -62,6 +64,8 @@ let package = Package(
                     resources: [.copy("Fixtures")], swiftSettings: fastMath),
         .testTarget(name: "SwapSchedulersTests", dependencies: ["SwapSchedulers", "SwapTensor", "SwapIO"],
                     resources: [.copy("Fixtures")]),
+        .testTarget(name: "SwapPipelineTests", dependencies: ["SwapPipeline", "SwapModels", "SwapSchedulers", "SwapTensor", "SwapIO"],
+                    resources: [.copy("Fixtures")], swiftSettings: fastMath),
         .testTarget(name: "SwapLangTests", dependencies: ["SwapLang"], resources: [.copy("Scripts")]),
         .testTarget(name: "SwapRuntimeTests", dependencies: ["SwapRuntime", "SwapLang", "SwapTensor", "SwapIO"]),
     ]
