@@ -171,7 +171,9 @@ public final class REPL {
 
     /// Prints a diagnostic or command error to standard error and records it.
     func emitError(_ text: String) {
-        writeError(text + "\n")
+        // A terminal has echoed ^C on the statement's line: start the message on a new one.
+        let newline = interruptFlag.isCancelled && isatty(STDOUT_FILENO) == 1 ? "\n" : ""
+        writeError(newline + text + "\n")
         current?.errors.append(text)
     }
 
