@@ -74,6 +74,8 @@ public final class REPL {
 
     /// Hooks the session's output, diagnostics and display into the REPL.
     func attach(_ session: Session) {
+        // Text the session printed before (a `run FILE --then-repl` script) comes first.
+        fflush(nil)
         session.interpreter.replMode = true
         let flag = interruptFlag
         session.interpreter.shouldCancel = { flag.isCancelled }
