@@ -141,11 +141,13 @@ extension REPL {
         let scalars = Array(source.unicodeScalars)
         func text(_ from: Int, _ to: Int) -> String {
             var view = String.UnicodeScalarView()
-            view.append(contentsOf: scalars[max(0, from)..<min(to, scalars.count)])
+            let lo = min(max(0, from), scalars.count)
+            view.append(contentsOf: scalars[lo..<max(lo, min(to, scalars.count))])
             return String(view)
         }
         func endLine(_ stmt: Stmt) -> Int {
-            stmt.location.line + scalars[stmt.startOffset..<min(stmt.endOffset, scalars.count)].filter { $0 == "\n" }.count
+            let lo = min(max(0, stmt.startOffset), scalars.count)
+            return stmt.location.line + scalars[lo..<max(lo, min(stmt.endOffset, scalars.count))].filter { $0 == "\n" }.count
         }
         let chosen: [Stmt]
         switch selection {
@@ -167,7 +169,7 @@ extension REPL {
         }
         guard let first = chosen.first, let last = chosen.last else { return nil }
         // Start at the beginning of the first statement's line so columns stay right.
-        var lineStart = first.startOffset
+        var lineStart = min(max(0, first.startOffset), scalars.count)
         while lineStart > 0, scalars[lineStart - 1] != "\n" { lineStart -= 1 }
         return (text(lineStart, last.endOffset), first.location.line)
     }
