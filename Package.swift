@@ -20,6 +20,7 @@ let package = Package(
         .library(name: "SwapLang", targets: ["SwapLang"]),
         .library(name: "SwapRuntime", targets: ["SwapRuntime"]),
         .library(name: "SwapPipeline", targets: ["SwapPipeline"]),
+        .library(name: "SwapREPL", targets: ["SwapREPL"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -49,9 +50,12 @@ let package = Package(
         // MARK: Runtime (the session and its builtins)
         .target(name: "SwapRuntime", dependencies: ["SwapLang", "SwapTensor", "SwapIO"], swiftSettings: fastMath),
 
+        // MARK: REPL (line reading, completion, meta commands, export, terminal images)
+        .target(name: "SwapREPL", dependencies: ["SwapRuntime", "SwapLang", "SwapIO", "CReadline"]),
+
         // MARK: Front end
         .executableTarget(name: "swapscript", dependencies: [
-            "SwapTensor", "SwapIO", "SwapLang", "SwapRuntime", "SwapModels", "CReadline",
+            "SwapTensor", "SwapIO", "SwapLang", "SwapRuntime", "SwapModels", "SwapREPL", "CReadline",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: fastMath),
 
@@ -68,5 +72,8 @@ let package = Package(
                     resources: [.copy("Fixtures")], swiftSettings: fastMath),
         .testTarget(name: "SwapLangTests", dependencies: ["SwapLang"], resources: [.copy("Scripts")]),
         .testTarget(name: "SwapRuntimeTests", dependencies: ["SwapRuntime", "SwapLang", "SwapTensor", "SwapIO"]),
+        // Depends on the executable so `swift test` builds `swapscript`, which the
+        // pseudo-terminal tests drive.
+        .testTarget(name: "SwapREPLTests", dependencies: ["SwapREPL", "SwapRuntime", "SwapLang", "SwapIO", "swapscript"]),
     ]
 )

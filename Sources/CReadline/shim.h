@@ -27,4 +27,13 @@ static inline void swap_rl_set_event_hook(int (*hook)(void)) { rl_event_hook = h
 static inline char **swap_rl_completion_matches(const char *text, rl_compentry_func_t *gen) {
     return rl_completion_matches(text, gen);
 }
+static inline void swap_rl_set_completer_quote_characters(const char *s) {
+    rl_completer_quote_characters = (char *)s;
+}
+static inline void swap_rl_set_filename_completion_desired(int v) { rl_filename_completion_desired = v; }
+static inline void swap_rl_set_completion_suppress_append(int v) { rl_completion_suppress_append = v; }
+static inline int swap_rl_completion_quote_character(void) { return rl_completion_quote_character; }
+static inline void swap_rl_set_keyboard_input_timeout_us(int us) { rl_set_keyboard_input_timeout(us); }
+static inline void swap_rl_clear_line(void) { rl_replace_line("", 0); rl_point = 0; rl_end = 0; }
+static inline int swap_history_length(void) { return history_length; }
 #endif

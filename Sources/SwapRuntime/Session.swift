@@ -81,10 +81,13 @@ public final class Session {
     }
 
     /// Runs source text under the name `file` (used in diagnostics and output metadata).
+    /// `firstLine` is the line number of the text's first line (the REPL passes a running
+    /// count, so diagnostics read `<repl>:12:5`).
     @discardableResult
-    public func run(source: String, file: String = "<repl>", untilCell: Int? = nil) -> ExitClass {
-        workspace.remember(source: source, file: file)
-        let result = interpreter.run(source: source, file: file, untilCell: untilCell)
+    public func run(source: String, file: String = "<repl>", firstLine: Int = 1, untilCell: Int? = nil) -> ExitClass {
+        let numbered = firstLine > 1 ? String(repeating: "\n", count: firstLine - 1) + source : source
+        workspace.remember(source: numbered, file: file)
+        let result = interpreter.run(source: source, file: file, firstLine: firstLine, untilCell: untilCell)
         lastResult = result
         lastDiagnostics = result.diagnostics
         report(result.diagnostics)
@@ -115,8 +118,8 @@ public final class Session {
     public var writtenFiles: [String] { workspace.writtenFiles }
 
     /// Makes Ctrl-C interrupt the running script (see `InterruptHandler`).
-    public func installInterruptHandler() {
-        InterruptHandler.install(cancelling: interpreter.cancellation)
+    public func installInterruptHandler(mode: InterruptHandler.Mode = .script) {
+        InterruptHandler.install(cancelling: interpreter.cancellation, mode: mode)
     }
 
     // MARK: - Helpers

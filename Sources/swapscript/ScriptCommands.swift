@@ -24,6 +24,9 @@ struct Run: ParsableCommand {
     @Option(help: "Output folder for images and tensors.")
     var out: String = "out"
 
+    @Flag(name: .customLong("then-repl"), help: "After the script, continue in the REPL with its bindings.")
+    var thenRepl = false
+
     func validate() throws {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
         if let untilCell, untilCell < 0 { throw ValidationError("--until-cell must be 0 or more") }
@@ -31,8 +34,12 @@ struct Run: ParsableCommand {
 
     func run() throws {
         let session = Session(outputFolder: out, seed: seed, threads: threads)
-        session.installInterruptHandler()
+        session.installInterruptHandler(mode: thenRepl ? .repl : .script)
         let status = session.run(file: file, untilCell: untilCell)
+        if thenRepl {
+            Repl.start(session)
+            return
+        }
         if status != .ok { throw ExitCode(status.rawValue) }
     }
 }
@@ -69,7 +76,7 @@ struct Help: ParsableCommand {
             print(registry.markdownReference(), terminator: "")
             return
         }
-        let commands: [String: ParsableCommand.Type] = ["run": Run.self, "check": Check.self, "help": Help.self,
+        let commands: [String: ParsableCommand.Type] = ["repl": Repl.self, "run": Run.self, "check": Check.self, "help": Help.self,
                                                         "bench": Bench.self]
         if let name, registry.lookup(name) == nil, let command = commands[name] {
             print(SwapScriptCommand.helpMessage(for: command))
