@@ -48,7 +48,7 @@ let package = Package(
         .target(name: "SwapLang"),
 
         // MARK: Runtime (the session and its builtins)
-        .target(name: "SwapRuntime", dependencies: ["SwapLang", "SwapTensor", "SwapIO"], swiftSettings: fastMath),
+        .target(name: "SwapRuntime", dependencies: ["SwapLang", "SwapTensor", "SwapIO", "SwapModels"], swiftSettings: fastMath),
 
         // MARK: REPL (line reading, completion, meta commands, export, terminal images)
         .target(name: "SwapREPL", dependencies: ["SwapRuntime", "SwapLang", "SwapIO", "CReadline"]),

@@ -142,11 +142,12 @@ public final class Session {
 }
 
 extension BuiltinRegistry {
-    /// Registers the runtime families: "tensor", "io" and "image".
+    /// Registers the runtime families: "tensor", "io", "image" and "model".
     public func registerRuntimeBuiltins(_ workspace: Workspace) {
         registerTensorCreationBuiltins(workspace)
         registerTensorOpBuiltins()
         registerIOBuiltins(workspace)
         registerImageBuiltins(workspace)
+        registerModelBuiltins(workspace)
     }
 }
