@@ -47,13 +47,17 @@ public final class Workspace {
     // MARK: - Paths
 
     /// An input path: absolute paths as given; relative ones are tried against the script's
-    /// folder first, then the working directory.
+    /// folder, then the working directory, then the output folder (so a file a script saved
+    /// with a relative path loads back with the same path).
     public func resolveInput(_ path: String) -> String {
         if path.hasPrefix("/") { return path }
         if let folder = scriptFolder {
             let candidate = (folder as NSString).appendingPathComponent(path)
             if FileManager.default.fileExists(atPath: candidate) { return candidate }
         }
+        if FileManager.default.fileExists(atPath: path) { return path }
+        let written = (outputFolder as NSString).appendingPathComponent(path)
+        if FileManager.default.fileExists(atPath: written) { return written }
         return path
     }
 
