@@ -71,7 +71,8 @@ let package = Package(
         .testTarget(name: "SwapPipelineTests", dependencies: ["SwapPipeline", "SwapModels", "SwapSchedulers", "SwapTensor", "SwapIO"],
                     resources: [.copy("Fixtures")], swiftSettings: fastMath),
         .testTarget(name: "SwapLangTests", dependencies: ["SwapLang"], resources: [.copy("Scripts")]),
-        .testTarget(name: "SwapRuntimeTests", dependencies: ["SwapRuntime", "SwapLang", "SwapTensor", "SwapIO"]),
+        .testTarget(name: "SwapRuntimeTests", dependencies: ["SwapRuntime", "SwapLang", "SwapTensor", "SwapIO", "SwapModels"],
+                    exclude: ["Scripts"]),
         // Depends on the executable so `swift test` builds `swapscript`, which the
         // pseudo-terminal tests drive.
         .testTarget(name: "SwapREPLTests", dependencies: ["SwapREPL", "SwapRuntime", "SwapLang", "SwapIO", "swapscript"]),

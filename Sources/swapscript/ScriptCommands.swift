@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import SwapLang
 import SwapRuntime
+import SwapModels
 
 /// `swapscript run FILE`: runs a script in a fresh session.
 struct Run: ParsableCommand {
@@ -84,5 +85,26 @@ struct Help: ParsableCommand {
         }
         print(registry.helpText(for: name))
         if let name, registry.lookup(name) == nil { throw ExitCode(1) }
+    }
+}
+
+/// `swapscript inspect MODEL`: lists a checkpoint's configuration and tensors without loading it.
+struct Inspect: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "List a checkpoint's configuration and tensors (a diffusers folder or a .safetensors file).")
+
+    @Argument(help: "A diffusers pipeline folder or a .safetensors file.")
+    var model: String
+
+    @Flag(help: "List every tensor of a folder's weight files too.")
+    var tensors = false
+
+    func run() throws {
+        do {
+            for line in try CheckpointInspector.describe(model, listTensors: tensors) { print(line) }
+        } catch {
+            FileHandle.standardError.write(Data("swapscript inspect: \(error)\n".utf8))
+            throw ExitCode(70)
+        }
     }
 }
