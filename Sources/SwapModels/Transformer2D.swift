@@ -2,7 +2,8 @@ import SwapTensor
 
 /// GEGLU feed-forward `ff`. Matches diffusers `models/attention.py` `FeedForward` with
 /// `activation_fn="geglu"` (`models/activations.py` `GEGLU`): `net.0.proj` C → 2·4C, split
-/// into value (first half) and gate (second half), value · GELU(gate), then `net.2` 4C → C.
+/// into value (first half) and gate (second half), value · GELU(gate) (fused, `Tensor.geglu`),
+/// then `net.2` 4C → C.
 struct GEGLUFeedForward: Sendable {
     var proj: Linear, out: Linear
     let inner: Int
@@ -14,8 +15,7 @@ struct GEGLUFeedForward: Sendable {
     }
 
     func callAsFunction(_ x: Tensor) throws -> Tensor {
-        let halves = try proj(x).chunked(2, axis: -1)
-        return try out(halves[0] * halves[1].gelu())
+        try out(proj(x).geglu())
     }
 }
 

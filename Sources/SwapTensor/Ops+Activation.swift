@@ -111,17 +111,27 @@ extension Tensor {
         return out
     }
 
-    /// `torch.nn.functional.gelu` (exact, erf form): 0.5·x·(1 + erf(x/√2)).
+    /// GELU on 8 lanes: x·0.5·(1 + erf(x/√2)) with torch's CPU erf (`VectorMath.erf`).
+    @inline(__always)
+    static func gelu8(_ x: SIMD8<Float>) -> SIMD8<Float> {
+        x * 0.5 * (1 + VectorMath.erf(x * 0.70710678118654752))
+    }
+
+    /// `torch.nn.functional.gelu` (exact, erf form): x·0.5·(1 + erf(x/√2)), with erf evaluated
+    /// as torch's CPU kernel does (`VectorMath.erf`, A&S 7.1.26, within 1.5e-7 of the exact erf).
     public func gelu() -> Tensor {
-        var out = mapElements { x in 0.5 * x * (1 + Foundation.erf(x * 0.70710678118654752)) }
+        var out = mapVectorised(Tensor.gelu8)
         let x = detached()
-        out.recordOp("gelu", [self]) { g in
-            [try! g * x.mapElements { x in
-                let cdf = 0.5 * (1 + Foundation.erf(x * 0.70710678118654752))
-                let pdf = Foundation.exp(-0.5 * x * x) * 0.3989422804014327
-                return cdf + x * pdf
-            }]
-        }
+        out.recordOp("gelu", [self]) { g in [try! g * x.geluDerivative()] }
         return out
+    }
+
+    /// d GELU / dx = Φ(x) + x·φ(x), with the exact erf.
+    func geluDerivative() -> Tensor {
+        mapElements { x in
+            let cdf = 0.5 * (1 + Foundation.erf(x * 0.70710678118654752))
+            let pdf = Foundation.exp(-0.5 * x * x) * 0.3989422804014327
+            return cdf + x * pdf
+        }
     }
 }

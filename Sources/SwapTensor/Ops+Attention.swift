@@ -7,8 +7,9 @@
 // thread count, so results are bit-identical for any number of threads.
 
 extension Tensor {
-    /// The query rows per block: a block's scores stay around 1 MiB.
-    public static func attentionBlockRows(keys: Int) -> Int { Swift.min(256, Swift.max(16, 262_144 / Swift.max(keys, 1))) }
+    /// The query rows per block: a block's scores stay around 4 MiB (256 rows of 4096 keys; larger
+    /// blocks keep the QKᵀ and PV products efficient at head size 40).
+    public static func attentionBlockRows(keys: Int) -> Int { Swift.min(256, Swift.max(16, 1_048_576 / Swift.max(keys, 1))) }
 
     /// Attention over q [B, Lq, D], k [B, Lk, D], v [B, Lk, Dv], where B is batch × heads.
     /// Returns the output [B, Lq, Dv] and, when `keepProbabilities` is set, the probabilities

@@ -3,25 +3,40 @@
 extension Tensor {
     /// Softmax of each row of `count` values starting at `src`, written to `dst`.
     static func softmaxRow(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, _ n: Int) {
+        // Max: four independent accumulators, so the compare-select chains overlap.
         var m = -Float.infinity
         var i = 0
-        if n >= 8 {
-            var m8 = SIMD8<Float>(repeating: -.infinity)
-            while i + 8 <= n {
-                let v = UnsafeRawPointer(src + i).loadUnaligned(as: SIMD8<Float>.self)
-                m8 = m8.replacing(with: v, where: v .> m8)
-                i += 8
+        if n >= 32 {
+            var m0 = SIMD8<Float>(repeating: -.infinity), m1 = m0, m2 = m0, m3 = m0
+            while i + 32 <= n {
+                let v0 = UnsafeRawPointer(src + i).loadUnaligned(as: SIMD8<Float>.self)
+                let v1 = UnsafeRawPointer(src + i + 8).loadUnaligned(as: SIMD8<Float>.self)
+                let v2 = UnsafeRawPointer(src + i + 16).loadUnaligned(as: SIMD8<Float>.self)
+                let v3 = UnsafeRawPointer(src + i + 24).loadUnaligned(as: SIMD8<Float>.self)
+                m0 = m0.replacing(with: v0, where: v0 .> m0)
+                m1 = m1.replacing(with: v1, where: v1 .> m1)
+                m2 = m2.replacing(with: v2, where: v2 .> m2)
+                m3 = m3.replacing(with: v3, where: v3 .> m3)
+                i += 32
             }
-            m = m8.max()
+            m0 = m0.replacing(with: m1, where: m1 .> m0)
+            m2 = m2.replacing(with: m3, where: m3 .> m2)
+            m = m0.replacing(with: m2, where: m2 .> m0).max()
         }
         while i < n { m = Swift.max(m, src[i]); i += 1 }
         if m == -Float.infinity { m = 0 }  // an all -inf row then gives 0/0 = NaN, as torch does
-        VectorMath.map(src, dst, n) { VectorMath.exp($0 - m) }
+        // exp(x − m), stored and summed in one pass (fixed lane order: thread-count independent).
+        let shift = SIMD8<Float>(repeating: m)
         var acc = SIMD8<Float>()
         i = 0
-        while i + 8 <= n { acc += UnsafeRawPointer(dst + i).loadUnaligned(as: SIMD8<Float>.self); i += 8 }
+        while i + 8 <= n {
+            let e = VectorMath.exp(UnsafeRawPointer(src + i).loadUnaligned(as: SIMD8<Float>.self) - shift)
+            UnsafeMutableRawPointer(dst + i).storeBytes(of: e, as: SIMD8<Float>.self)
+            acc += e
+            i += 8
+        }
         var s = acc.sum()
-        while i < n { s += dst[i]; i += 1 }
+        while i < n { dst[i] = VectorMath.exp(src[i] - m); s += dst[i]; i += 1 }
         let inv = 1 / s
         i = 0
         while i + 8 <= n {

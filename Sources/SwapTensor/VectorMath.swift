@@ -51,6 +51,23 @@ public enum VectorMath {
         }
     }
 
+    /// erf by Abramowitz & Stegun 7.1.26, the formula ATen's `Vectorized<float>::erf` uses for
+    /// torch's CPU GELU: erf|x| = 1 − t·(a₁ + a₂t + … + a₅t⁴)·e^(−x²), t = 1/(1 + p|x|), with the
+    /// sign of x. Absolute error ≤ 1.5e-7 against the exact erf.
+    @inline(__always)
+    public static func erf(_ x: SIMD8<Float>) -> SIMD8<Float> {
+        let bits = unsafeBitCast(x, to: SIMD8<UInt32>.self)
+        let sign = bits & 0x8000_0000
+        let a = unsafeBitCast(bits & 0x7fff_ffff, to: SIMD8<Float>.self)
+        let t = 1 / (a * 0.3275911 + 1)
+        var r = t * 1.061405429 + -1.453152027
+        r = r * t + 1.421413741
+        r = r * t + -0.284496736
+        r = r * t + 0.254829592
+        let y = 1 - t * exp(-(x * x)) * r
+        return unsafeBitCast(unsafeBitCast(y, to: SIMD8<UInt32>.self) | sign, to: SIMD8<Float>.self)
+    }
+
     @inline(__always)
     public static func sigmoid(_ x: SIMD8<Float>) -> SIMD8<Float> { 1 / (1 + exp(-x)) }
 }

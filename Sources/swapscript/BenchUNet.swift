@@ -47,6 +47,11 @@ struct BenchUNet: ParsableCommand {
         print(String(format: "loaded %@ in %.1f s: %.2f GiB fp32 weights", model, loadSeconds, Double(weightBytes) / 1_073_741_824))
 
         var output = try unet(latent, timestep: 981, encoderHiddenStates: context)   // warm-up
+        if ProcessInfo.processInfo.environment["BENCH_DEBUG"] != nil {
+            print(String(format: "after warm-up: peak RSS %.2f GiB, RSS %.2f GiB, %d threads in the process",
+                         Double(ProcessMemory.peakResidentBytes()) / 1_073_741_824,
+                         Double(ProcessMemory.residentBytes()) / 1_073_741_824, ProcessMemory.threadCount()))
+        }
         var times: [Double] = []
         for _ in 0..<repeats {
             let start = DispatchTime.now().uptimeNanoseconds
@@ -54,6 +59,9 @@ struct BenchUNet: ParsableCommand {
             times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
         }
         let peak = ProcessMemory.peakResidentBytes()
+        if ProcessInfo.processInfo.environment["BENCH_DEBUG"] != nil {
+            print("threads in the process at the end: \(ProcessMemory.threadCount())")
+        }
         let best = times.min() ?? 0
         let meanAbs = output.abs().scalars.reduce(0, +) / Float(max(output.count, 1))
         print(String(format: "unet forward [2,4,%d,%d] x 77 tokens: best %.3f s  (all: %@)", size, size, best,

@@ -8,13 +8,19 @@ enum ProcessMemory {
     /// VmRSS, the current resident set size, in bytes.
     static func residentBytes() -> Int { statusField("VmRSS:") }
 
+    /// The number of threads in the process.
+    static func threadCount() -> Int { statusValue("Threads:") ?? 0 }
+
     /// A "Name:   N kB" line of /proc/self/status, in bytes.
-    static func statusField(_ name: String) -> Int {
-        guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
+    static func statusField(_ name: String) -> Int { (statusValue(name) ?? 0) * 1024 }
+
+    /// The first number on the line of /proc/self/status starting with `name`.
+    static func statusValue(_ name: String) -> Int? {
+        guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return nil }
         for line in text.split(separator: "\n") where line.hasPrefix(name) {
-            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
-            if fields.count >= 2, let kb = Int(fields[1]) { return kb * 1024 }
+            let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
+            if fields.count >= 2 { return Int(fields[1]) }
         }
-        return 0
+        return nil
     }
 }
