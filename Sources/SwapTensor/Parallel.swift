@@ -46,13 +46,6 @@ public enum Parallel {
         }
     }
 
-    /// Runs `body(i)` for each `i` in `0..<count`, spreading indices across threads.
-    /// Each index must write its own outputs.
-
-    public static func forEachIndex(_ count: Int, _ body: (Int) -> Void) {
-        forEach(count, grain: 1) { range in for i in range { body(i) } }
-    }
-
     /// Sums `count` terms, each produced by `term(range)` over fixed chunks of `chunk` items, and
     /// adds the chunk sums in index order. The chunking never depends on the thread count, so the
     /// result is bit-identical for any number of threads.
