@@ -47,7 +47,6 @@ extension Tensor {
     }
 
     /// Applies `f` elementwise over the broadcast of `a` and `b`. No recording.
-
     static func broadcastBinary(_ a: Tensor, _ b: Tensor, outputShape: [Int],
                                 _ f: @escaping (Float, Float) -> Float) -> Tensor {
         let out = Tensor(uninitializedShape: outputShape)
@@ -94,7 +93,6 @@ extension Tensor {
     }
 
     /// Applies `f` to every element. No recording.
-
     func mapElements(_ f: @escaping (Float) -> Float) -> Tensor {
         let out = Tensor(uninitializedShape: shape)
         let o = out.storage.pointer, p = storage.pointer
@@ -103,7 +101,6 @@ extension Tensor {
     }
 
     /// Combines this tensor and `other` elementwise with `f` after broadcasting. No recording.
-
     func zipElements(_ other: Tensor, _ name: String, _ f: @escaping (Float, Float) -> Float) throws -> Tensor {
         guard let outputShape = Broadcast.shape(shape, other.shape) else {
             throw TensorError(name, "shapes \(formatShape(shape)) and \(formatShape(other.shape)) do not broadcast")

@@ -4,7 +4,6 @@ import Foundation
 
 extension Tensor {
     /// Applies a vectorised unary function, parallel over chunks.
-
     func mapVectorised(_ f8: @escaping (SIMD8<Float>) -> SIMD8<Float>) -> Tensor {
         let out = Tensor(uninitializedShape: shape)
         let o = out.storage.pointer, p = storage.pointer

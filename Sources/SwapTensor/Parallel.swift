@@ -29,7 +29,6 @@ public enum Parallel {
 
     /// Runs `body` over `0..<count` split into contiguous ranges of at least `grain` items,
     /// one range per thread. Use it only where each index writes its own outputs.
-
     public static func forEach(_ count: Int, grain: Int = 4096, _ body: (Range<Int>) -> Void) {
         if count <= 0 { return }
         let pieces = min(threadCount, (count + grain - 1) / max(grain, 1))
@@ -49,7 +48,6 @@ public enum Parallel {
     /// Sums `count` terms, each produced by `term(range)` over fixed chunks of `chunk` items, and
     /// adds the chunk sums in index order. The chunking never depends on the thread count, so the
     /// result is bit-identical for any number of threads.
-
     public static func deterministicSum(_ count: Int, chunk: Int = 16384, _ term: (Range<Int>) -> Double) -> Double {
         let chunks = (count + chunk - 1) / chunk
         if chunks <= 1 { return count > 0 ? term(0..<count) : 0 }

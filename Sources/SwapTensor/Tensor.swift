@@ -59,14 +59,12 @@ var storage: TensorStorage
     }
 
     /// Read-only access to the elements.
-
     public func withUnsafeBufferPointer<R>(_ body: (UnsafeBufferPointer<Float>) throws -> R) rethrows -> R {
         try body(UnsafeBufferPointer(start: storage.pointer, count: storage.count))
     }
 
     /// Mutable access to the elements; copies the storage first if it is shared.
     /// Mutation detaches the tensor from gradient recording.
-
     public mutating func withUnsafeMutableBufferPointer<R>(
         _ body: (UnsafeMutableBufferPointer<Float>) throws -> R
     ) rethrows -> R {
