@@ -17,7 +17,6 @@ Writes, under Tests/SwapModelsTests/Fixtures/clip/:
 
 Run from the repository root:  python3 tools/reference/make_clip_fixtures.py
 """
-import gzip
 import json
 import os
 import random
@@ -29,37 +28,17 @@ import torch
 from safetensors.torch import save_file
 from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from clip_bpe import write_vocab_and_merges  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 OUT = os.path.join(ROOT, "Tests", "SwapModelsTests", "Fixtures", "clip")
-BPE = os.path.join(ROOT, "Sources", "SwapModels", "Resources", "bpe_simple_vocab_16e6.txt.gz")
 SCRIPT = "tools/reference/make_clip_fixtures.py"
-
-
-def bytes_to_unicode():
-    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
-    cs = bs[:]
-    n = 0
-    for b in range(256):
-        if b not in bs:
-            bs.append(b)
-            cs.append(256 + n)
-            n += 1
-    return dict(zip(bs, [chr(c) for c in cs]))
 
 
 def write_tokenizer_dir(path, pad_token):
     """A diffusers-style tokenizer/ folder: vocab derived from the BPE file as open_clip does."""
-    lines = gzip.open(BPE).read().decode("utf-8").split("\n")
-    merges = [tuple(m.split()) for m in lines[1 : 49152 - 256 - 2 + 1]]
-    vocab = list(bytes_to_unicode().values())
-    vocab = vocab + [v + "</w>" for v in vocab]
-    vocab += ["".join(m) for m in merges]
-    vocab += ["<|startoftext|>", "<|endoftext|>"]
-    os.makedirs(path, exist_ok=True)
-    with open(os.path.join(path, "vocab.json"), "w", encoding="utf-8") as f:
-        json.dump({v: i for i, v in enumerate(vocab)}, f, ensure_ascii=False)
-    with open(os.path.join(path, "merges.txt"), "w", encoding="utf-8") as f:
-        f.write("#version: 0.2\n" + "\n".join(" ".join(m) for m in merges) + "\n")
+    merges = write_vocab_and_merges(path)
     added = lambda c: {"__type": "AddedToken", "content": c, "lstrip": False, "normalized": True, "rstrip": False, "single_word": False}
     special = lambda c: {"content": c, "lstrip": False, "normalized": True, "rstrip": False, "single_word": False}
     config = {"add_prefix_space": False, "bos_token": added("<|startoftext|>"), "do_lower_case": True,

@@ -38,9 +38,9 @@ Writes under Tests/SwapPipelineTests/Fixtures/pipeline/:
 Versions used: torch 2.13.0+cpu, diffusers 0.42.1, transformers 5.23.0.
 Run from the repository root:  python3 tools/reference/make_pipeline_fixtures.py
 """
-import gzip
 import json
 import os
+import sys
 import shutil
 import tempfile
 
@@ -49,9 +49,11 @@ from diffusers import AutoencoderKL, DDIMScheduler, StableDiffusionPipeline, UNe
 from safetensors.torch import load_file, save_file
 from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from clip_bpe import write_vocab_and_merges  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 OUT = os.path.join(ROOT, "Tests", "SwapPipelineTests", "Fixtures", "pipeline")
-BPE = os.path.join(ROOT, "Sources", "SwapModels", "Resources", "bpe_simple_vocab_16e6.txt.gz")
 # special_tokens_map.json + tokenizer_config.json as in the SD 1.x / 2.x hub repos (written by
 # make_clip_fixtures.py); SD 2.x pads with "!".
 SD_TOKENIZER_MAPS = os.path.join(ROOT, "Tests", "SwapModelsTests", "Fixtures", "clip", "tokenizer_{}")
@@ -60,31 +62,9 @@ PROMPT = "A painting of a squirrel eating a burger"
 torch.set_num_threads(1)
 
 
-def bytes_to_unicode():
-    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
-    cs = bs[:]
-    n = 0
-    for b in range(256):
-        if b not in bs:
-            bs.append(b)
-            cs.append(256 + n)
-            n += 1
-    return dict(zip(bs, [chr(c) for c in cs]))
-
-
 def tokenizer(path, sd2):
     """The real CLIP tokenizer from local vocab.json/merges.txt derived from the BPE file."""
-    lines = gzip.open(BPE).read().decode("utf-8").split("\n")
-    merges = [tuple(m.split()) for m in lines[1 : 49152 - 256 - 2 + 1]]
-    vocab = list(bytes_to_unicode().values())
-    vocab = vocab + [v + "</w>" for v in vocab]
-    vocab += ["".join(m) for m in merges]
-    vocab += ["<|startoftext|>", "<|endoftext|>"]
-    os.makedirs(path, exist_ok=True)
-    with open(os.path.join(path, "vocab.json"), "w", encoding="utf-8") as f:
-        json.dump({v: i for i, v in enumerate(vocab)}, f, ensure_ascii=False)
-    with open(os.path.join(path, "merges.txt"), "w", encoding="utf-8") as f:
-        f.write("#version: 0.2\n" + "\n".join(" ".join(m) for m in merges) + "\n")
+    merges = write_vocab_and_merges(path)
     for f in ("special_tokens_map.json", "tokenizer_config.json"):
         shutil.copy(os.path.join(SD_TOKENIZER_MAPS.format("sd2" if sd2 else "sd1"), f), path)
     return CLIPTokenizer.from_pretrained(path)
