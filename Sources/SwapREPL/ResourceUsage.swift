@@ -1,4 +1,5 @@
 import Foundation
+import SwapRuntime
 
 #if canImport(Glibc)
 import Glibc
@@ -22,7 +23,7 @@ public struct ResourceUsage: Sendable {
         let start = DispatchTime.now().uptimeNanoseconds
         body()
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        if reset, let hwm = statusField("VmHWM") {
+        if reset, let hwm = ProcessMemory.statusValue("VmHWM:").map({ $0 * 1024 }) {
             return ResourceUsage(wallSeconds: seconds, peakResidentBytes: hwm, peakIsPerStatement: true)
         }
         return ResourceUsage(wallSeconds: seconds, peakResidentBytes: lifetimePeak(), peakIsPerStatement: false)
@@ -44,16 +45,6 @@ public struct ResourceUsage: Sendable {
         #else
         return false
         #endif
-    }
-
-    /// A `kB` field of `/proc/self/status`, in bytes.
-    static func statusField(_ name: String) -> Int? {
-        guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return nil }
-        for line in text.split(separator: "\n") where line.hasPrefix(name + ":") {
-            let digits = line.dropFirst(name.count + 1).filter(\.isNumber)
-            return Int(digits).map { $0 * 1024 }
-        }
-        return nil
     }
 
     private static func lifetimePeak() -> Int {

@@ -7,7 +7,14 @@ import Foundation
 /// row r uses affine parameter `(r % groups) * channelsPerGroup + p / spatial`.
 struct NormLayout {
     let rows, length, groups, channelsPerGroup, spatial: Int
-    func parameter(row: Int, position: Int) -> Int { (row % groups) * channelsPerGroup + position / spatial }
+
+    /// Calls `body(start, c)` for each run of `spatial` positions of row `r` that share affine
+    /// parameter `c`, so inner loops index parameters once per run, not per element.
+    @inline(__always)
+    func forEachRun(row r: Int, _ body: (_ start: Int, _ parameter: Int) -> Void) {
+        let first = (r % groups) * channelsPerGroup
+        for run in 0..<(length / spatial) { body(run * spatial, first + run) }
+    }
 }
 
 extension Tensor {
@@ -62,12 +69,14 @@ extension Tensor {
                     st[2 * r] = Float(mean)
                     st[2 * r + 1] = Float(rstd)
                     let m = Float(mean), rs = Float(rstd)
-                    for i in 0..<L.length {
-                        var value = (row[i] - m) * rs
-                        let c = L.parameter(row: r, position: i)
-                        if let gamma { value *= gamma[c] }
-                        if let beta { value += beta[c] }
-                        dst[i] = value
+                    L.forEachRun(row: r) { start, c in
+                        let g = gamma?[c], b = beta?[c]
+                        for i in start..<(start + L.spatial) {
+                            var value = (row[i] - m) * rs
+                            if let g { value *= g }
+                            if let b { value += b }
+                            dst[i] = value
+                        }
                     }
                 }
             }
@@ -87,17 +96,22 @@ extension Tensor {
                     for r in range {
                         let base = r * L.length, m = st[2 * r], rs = st[2 * r + 1]
                         var sumD = 0.0, sumDH = 0.0
-                        for i in 0..<L.length {
-                            let h = (xp[base + i] - m) * rs
-                            hp[base + i] = h
-                            let d = gp[base + i] * (gammaP.map { $0[L.parameter(row: r, position: i)] } ?? 1)
-                            sumD += Double(d)
-                            sumDH += Double(d * h)
+                        L.forEachRun(row: r) { start, c in
+                            let scale = gammaP?[c] ?? 1
+                            for i in (base + start)..<(base + start + L.spatial) {
+                                let h = (xp[i] - m) * rs
+                                hp[i] = h
+                                let d = gp[i] * scale
+                                sumD += Double(d)
+                                sumDH += Double(d * h)
+                            }
                         }
                         let meanD = Float(sumD / Double(L.length)), meanDH = Float(sumDH / Double(L.length))
-                        for i in 0..<L.length {
-                            let d = gp[base + i] * (gammaP.map { $0[L.parameter(row: r, position: i)] } ?? 1)
-                            dp[base + i] = rs * (d - meanD - hp[base + i] * meanDH)
+                        L.forEachRun(row: r) { start, c in
+                            let scale = gammaP?[c] ?? 1
+                            for i in (base + start)..<(base + start + L.spatial) {
+                                dp[i] = rs * (gp[i] * scale - meanD - hp[i] * meanDH)
+                            }
                         }
                     }
                 }

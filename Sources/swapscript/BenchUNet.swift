@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import SwapIO
 import SwapModels
+import SwapRuntime
 import SwapTensor
 
 /// `swapscript bench unet --model DIR`: the Stable Diffusion UNet forward at the shapes of one
