@@ -21,6 +21,8 @@ let package = Package(
         .library(name: "SwapRuntime", targets: ["SwapRuntime"]),
         .library(name: "SwapPipeline", targets: ["SwapPipeline"]),
         .library(name: "SwapREPL", targets: ["SwapREPL"]),
+        .library(name: "SwapEditing", targets: ["SwapEditing"]),
+        .library(name: "SwapWorld", targets: ["SwapWorld"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -44,18 +46,27 @@ let package = Package(
         .target(name: "SwapSchedulers", dependencies: ["SwapTensor"], swiftSettings: fastMath),
         .target(name: "SwapPipeline", dependencies: ["SwapModels", "SwapSchedulers", "SwapTensor"], swiftSettings: fastMath),
 
+        // MARK: Editing (processes, attention capture and controllers, edit operators)
+        .target(name: "SwapEditing", dependencies: ["SwapPipeline", "SwapModels", "SwapSchedulers", "SwapTensor", "SwapIO"],
+                swiftSettings: fastMath),
+
+        // MARK: ShapesWorld (scene generator, recognizer, training of the default model)
+        .target(name: "SwapWorld", dependencies: ["SwapEditing", "SwapPipeline", "SwapModels", "SwapSchedulers", "SwapTensor", "SwapIO"],
+                swiftSettings: fastMath),
+
         // MARK: Language (Foundation only)
         .target(name: "SwapLang"),
 
         // MARK: Runtime (the session and its builtins)
-        .target(name: "SwapRuntime", dependencies: ["SwapLang", "SwapTensor", "SwapIO", "SwapModels"], swiftSettings: fastMath),
+        .target(name: "SwapRuntime", dependencies: ["SwapLang", "SwapTensor", "SwapIO", "SwapModels", "SwapSchedulers", "SwapPipeline", "SwapEditing", "SwapWorld"],
+                swiftSettings: fastMath),
 
         // MARK: REPL (line reading, completion, meta commands, export, terminal images)
         .target(name: "SwapREPL", dependencies: ["SwapRuntime", "SwapLang", "SwapIO", "CReadline"]),
 
         // MARK: Front end
         .executableTarget(name: "swapscript", dependencies: [
-            "SwapTensor", "SwapIO", "SwapLang", "SwapRuntime", "SwapModels", "SwapREPL", "CReadline",
+            "SwapTensor", "SwapIO", "SwapLang", "SwapRuntime", "SwapModels", "SwapREPL", "SwapEditing", "SwapWorld", "CReadline",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: fastMath),
 
@@ -70,6 +81,10 @@ let package = Package(
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "SwapPipelineTests", dependencies: ["SwapPipeline", "SwapModels", "SwapSchedulers", "SwapTensor", "SwapIO"],
                     resources: [.copy("Fixtures")], swiftSettings: fastMath),
+        .testTarget(name: "SwapEditingTests", dependencies: ["SwapEditing", "SwapPipeline", "SwapModels", "SwapSchedulers", "SwapTensor", "SwapIO"],
+                    resources: [.copy("Fixtures")], swiftSettings: fastMath),
+        .testTarget(name: "SwapWorldTests", dependencies: ["SwapWorld", "SwapEditing", "SwapModels", "SwapTensor", "SwapIO"],
+                    swiftSettings: fastMath),
         .testTarget(name: "SwapLangTests", dependencies: ["SwapLang"], resources: [.copy("Scripts")]),
         .testTarget(name: "SwapRuntimeTests", dependencies: ["SwapRuntime", "SwapLang", "SwapTensor", "SwapIO", "SwapModels"],
                     exclude: ["Scripts"]),

@@ -1,0 +1,2 @@
+// SwapWorld: the ShapesWorld scene generator, its recognizer, and the training of the embedded
+// default model.
