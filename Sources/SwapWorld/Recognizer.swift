@@ -44,7 +44,7 @@ public enum WorldRecognizer {
     /// in [0, 1]. Returns nil when nothing stands out from the background.
     /// Throws `WorldError` for an image of another shape or a box not inside the image.
     public static func recognize(_ image: Tensor, box: WorldBox? = nil) throws -> WorldRecognition? {
-        let canvas = try canvas(of: image)
+        let canvas = try canvas(of: image, operation: "recognize")
         let region = try searchRegion(box, size: canvas.size)
         guard let largest = canvas.regions(in: region).first, largest.count >= minimumArea else { return nil }
         return analyze(largest, canvas: canvas)
@@ -53,7 +53,7 @@ public enum WorldRecognizer {
     /// Recognizes every object of the image, in caption order (left to right, or top to
     /// bottom when two objects are apart only vertically).
     public static func recognizeAll(_ image: Tensor) throws -> [WorldRecognition] {
-        let canvas = try canvas(of: image)
+        let canvas = try canvas(of: image, operation: "recognizeAll")
         let whole = WorldBox(x0: 0, y0: 0, x1: canvas.size, y1: canvas.size)
         let found = canvas.regions(in: whole).filter { $0.count >= minimumArea }.map { analyze($0, canvas: canvas) }
         let specs = found.map { WorldObjectSpec(shape: $0.shape, color: $0.color, center: $0.box.center,
@@ -69,11 +69,11 @@ public enum WorldRecognizer {
 
     // MARK: Input checks
 
-    static func canvas(of image: Tensor) throws -> RecognizerCanvas {
+    static func canvas(of image: Tensor, operation: String) throws -> RecognizerCanvas {
         let size = ShapesWorld.size
         let shape = image.shape
         guard shape == [3, size, size] || shape == [1, 3, size, size] else {
-            throw WorldError("recognize", "expected an image tensor of shape [3, \(size), \(size)] or [1, 3, \(size), \(size)], got \(shape)")
+            throw WorldError(operation, "expected a \(size)x\(size) RGB image (a tensor of shape [3, \(size), \(size)] or [1, 3, \(size), \(size)]), got shape \(shape)")
         }
         return RecognizerCanvas(planes: image.scalars.map { $0.isNaN ? 0 : $0 }, size: size)
     }
@@ -110,7 +110,7 @@ public enum WorldRecognizer {
         for y in window.y0..<window.y1 {
             for x in window.x0..<window.x1 {
                 let i = y * size + x
-                let nearRegion = members.contains(i) || canvas.distance[i] < RecognizerCanvas.foregroundThreshold * 1.5
+                let nearRegion = members.contains(i) || canvas.distance[i] < canvas.foregroundThreshold * 1.5
                 guard nearRegion else { continue }
                 alpha[i] = min(1, canvas.distance[i] / full)
                 if alpha[i] >= 0.5, members.contains(i) || touches(i, members, size: size) {

@@ -11,8 +11,13 @@ struct RecognizerCanvas {
     /// Distance of every pixel from its background colour.
     let distance: [Float]
 
-    /// Pixels at least this far from the background belong to a region.
-    static let foregroundThreshold: Float = 0.22
+    /// Pixels farther than this from the background belong to a region, unless the image is
+    /// noisy (see `foregroundThreshold`).
+    static let minimumForegroundThreshold: Float = 0.22
+    /// The threshold used: at least the minimum, and at least 3.4 σ for pixel noise of standard
+    /// deviation σ per channel (the 99th percentile of a background pixel's distance), so that
+    /// heavy noise does not join up into regions.
+    let foregroundThreshold: Float
     /// Background candidates are light and nearly grey: every channel above this value…
     static let backgroundMinimum: Float = 0.68
     /// …and channels within this of each other.
@@ -35,6 +40,35 @@ struct RecognizerCanvas {
             distance[i] = (d * d).sum().squareRoot()
         }
         self.distance = distance
+        foregroundThreshold = max(Self.minimumForegroundThreshold, 3.4 * Self.noiseLevel(planes, size: size))
+    }
+
+    /// The standard deviation of independent pixel noise, estimated from the median absolute
+    /// difference of horizontal neighbours (σ√2 · 0.674 for Gaussian noise); flat areas and
+    /// edges hardly move the median.
+    static func noiseLevel(_ planes: [Float], size: Int) -> Float {
+        var differences: [Float] = []
+        differences.reserveCapacity(planes.count)
+        for row in 0..<planes.count / size {
+            for x in 0..<size - 1 { differences.append(abs(planes[row * size + x + 1] - planes[row * size + x])) }
+        }
+        guard !differences.isEmpty else { return 0 }
+        let k = differences.count / 2
+        // Median by partial selection.
+        differences.withUnsafeMutableBufferPointer { buffer in
+            var low = 0, high = buffer.count - 1
+            while low < high {
+                let pivot = buffer[(low + high) / 2]
+                var i = low, j = high
+                while i <= j {
+                    while buffer[i] < pivot { i += 1 }
+                    while buffer[j] > pivot { j -= 1 }
+                    if i <= j { buffer.swapAt(i, j); i += 1; j -= 1 }
+                }
+                if k <= j { high = j } else if k >= i { low = i } else { break }
+            }
+        }
+        return differences[k] / (0.674 * Float(2).squareRoot())
     }
 
     /// An affine (a + b·x + c·y) colour per channel, fitted by least squares to the pixels
@@ -106,7 +140,7 @@ struct RecognizerCanvas {
     /// `foregroundThreshold`, largest first, each as a list of pixel indices (in scan order of
     /// their discovery).
     func regions(in region: WorldBox) -> [[Int]] {
-        let isForeground = distance.map { $0 > Self.foregroundThreshold }
+        let isForeground = distance.map { $0 > foregroundThreshold }
         var label = [Int](repeating: -1, count: size * size)
         var regions: [[Int]] = []
         for y in region.y0..<region.y1 {
