@@ -120,22 +120,23 @@ public enum WorldRecognizer {
         }
         if bx0 >= bx1 || by0 >= by1 { bx0 = x0; bx1 = x1; by0 = y0; by1 = y1 }
         let box = WorldBox(x0: bx0, y0: by0, x1: bx1, y1: by1)
-        var scores: [WorldShape: Float] = [:]
         // Blur and soft edges leave thin parts (star points) under half coverage, so the box
         // may be a little small: try it grown by up to a pixel on each side.
-        for shape in WorldShape.allCases {
-            scores[shape] = shapeGrowths.map {
-                softIoU(shape, box: box, grownBy: $0, alpha: alpha, window: window, size: size)
-            }.max()
+        let ious = WorldShape.allCases.map { shape in
+            shapeGrowths.map { softIoU(shape, box: box, grownBy: $0, alpha: alpha, window: window, size: size) }.max() ?? 0
         }
-        let ranked = WorldShape.allCases.sorted { scores[$0]! > scores[$1]! }
-        let shapeConfidence = scores[ranked[0]]!
+        // The best shape; ties go to the earlier one in `allCases`.
+        var best = 0
+        for k in ious.indices where ious[k] > ious[best] { best = k }
+        let scores = Dictionary(uniqueKeysWithValues: zip(WorldShape.allCases, ious))
+        let shapeConfidence = ious[best]
 
         let patternInterior = interior.count >= 8 ? interior : region
-        let features = PatternFeatures(pixels: canvas.pixels, interior: patternInterior, base: base, size: size)
+        let features = PatternFeatures(pixels: canvas.pixels, interior: patternInterior, base: base,
+                                       noise: canvas.noise, size: size)
         let (pattern, patternConfidence) = features.classification
         return WorldRecognition(
-            shape: ranked[0], color: color, pattern: pattern, box: box,
+            shape: WorldShape.allCases[best], color: color, pattern: pattern, box: box,
             confidence: min(shapeConfidence, colorConfidence, patternConfidence),
             shapeConfidence: shapeConfidence, colorConfidence: colorConfidence, patternConfidence: patternConfidence,
             shapeScores: scores, measuredRGB: base, area: region.count)

@@ -4,7 +4,8 @@
 
 /// Features of the marks inside an object, and the pattern they indicate.
 struct PatternFeatures: Equatable {
-    /// The mean mark fraction over the interior: 0 plain, ≈0.22 dotted, ≈0.45 striped, ≈0.5 checkered.
+    /// The mean mark fraction over the interior (≈0 plain, ≈0.2 dotted, ≈0.3–0.45 striped or
+    /// checkered); the correlations are taken around it.
     var markFraction: Float
     /// Correlation of the marks along the stripe direction (x+y constant) minus across it:
     /// high for stripes, near 0 for dots and checks.
@@ -12,12 +13,13 @@ struct PatternFeatures: Equatable {
     /// Correlation at a diagonal shift of one checker cell minus that at an axis shift of one
     /// cell: about 2 for checks (same colour diagonally, opposite along the axes), near 0 for dots.
     var checkerScore: Float
-    /// The fraction of interior pixels that are more than half marked: 0 for plain objects even
-    /// under noise (a pixel needs a drop of half the mark contrast), about 0.2 or more for marks.
+    /// The fraction of interior pixels more than `darkLevel` marked (or 3.5 standard deviations
+    /// of the pixel noise, if more): about 0 for plain objects, also noisy ones, and about 0.2
+    /// or more for marks, also when blur or resampling has spread small dots.
     var darkFraction: Float
-    /// The number of interior pixels the features come from.
-    var pixelCount: Int
 
+    /// The mark level above which a pixel counts as dark.
+    static let darkLevel: Float = 0.3
     /// Below this dark fraction an object is plain.
     static let plainMax: Float = 0.04
     /// Above this stripe score an object is striped.
@@ -43,10 +45,11 @@ struct PatternFeatures: Equatable {
     }
 
     /// Measures the features over `interior` (pixel indices of a `size`-wide canvas) for an
-    /// object whose unmarked colour is `base`.
-    init(pixels: [SIMD3<Float>], interior: [Int], base: SIMD3<Float>, size: Int) {
-        pixelCount = interior.count
+    /// object whose unmarked colour is `base`, in an image with pixel noise `noise` (σ per channel).
+    init(pixels: [SIMD3<Float>], interior: [Int], base: SIMD3<Float>, noise: Float, size: Int) {
         let norm = max((base * base).sum(), 1e-4)
+        // Noise of σ per channel moves a pixel's mark level by σ / (|base| (1 - markShade)).
+        let darkThreshold = max(Self.darkLevel, 3.5 * noise / (norm.squareRoot() * (1 - WorldPattern.markShade)))
         // Brightness relative to the base colour: 1 unmarked, markShade fully marked. The
         // unmarked level is the 75th percentile (marks cover at most half of an object), so
         // noise and blur, which spread the levels, do not read as marks.
@@ -60,7 +63,7 @@ struct PatternFeatures: Equatable {
             let m = min(1.5, max(-0.5, (1 - k / unmarked) / (1 - WorldPattern.markShade)))
             mark[i] = m
             sum += m
-            if m > 0.5 { dark += 1 }
+            if m > darkThreshold { dark += 1 }
         }
         markFraction = interior.isEmpty ? 0 : sum / Float(interior.count)
         darkFraction = interior.isEmpty ? 0 : Float(dark) / Float(interior.count)

@@ -18,6 +18,8 @@ struct RecognizerCanvas {
     /// deviation σ per channel (the 99th percentile of a background pixel's distance), so that
     /// heavy noise does not join up into regions.
     let foregroundThreshold: Float
+    /// The estimated standard deviation of independent pixel noise, per channel.
+    let noise: Float
     /// Background candidates are light and nearly grey: every channel above this value…
     static let backgroundMinimum: Float = 0.68
     /// …and channels within this of each other.
@@ -40,7 +42,8 @@ struct RecognizerCanvas {
             distance[i] = (d * d).sum().squareRoot()
         }
         self.distance = distance
-        foregroundThreshold = max(Self.minimumForegroundThreshold, 3.4 * Self.noiseLevel(planes, size: size))
+        noise = Self.noiseLevel(planes, size: size)
+        foregroundThreshold = max(Self.minimumForegroundThreshold, 3.4 * noise)
     }
 
     /// The standard deviation of independent pixel noise, estimated from the median absolute

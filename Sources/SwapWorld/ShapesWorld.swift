@@ -90,7 +90,7 @@ public enum ShapesWorld {
                 for i in range { slots[i] = scene(seed: seed &+ UInt64(i), split: split, objects: objects) }
             }
         }
-        let rendered = scenes.map { $0! }
+        let rendered = scenes.compactMap { $0 }
         let plane = 3 * size * size
         var images = Tensor(uninitializedShape: [count, 3, size, size])
         images.withUnsafeMutableBufferPointer { out in

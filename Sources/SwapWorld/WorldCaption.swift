@@ -148,10 +148,11 @@ public enum WorldCaption {
         var background: String?
         if words.count >= 4, words[words.count - 1] == "background", words[words.count - 4] == "on",
            words[words.count - 3] == "a" {
-            background = words[words.count - 2]
-            guard ["plain", "gradient", "noisy"].contains(background!) else {
-                throw WorldError("parse caption", "unknown background '\(background!)' in '\(caption)'")
+            let word = words[words.count - 2]
+            guard ["plain", "gradient", "noisy"].contains(word) else {
+                throw WorldError("parse caption", "unknown background '\(word)' in '\(caption)'")
             }
+            background = word
             words.removeLast(4)
         }
         var objects: [WorldCaptionObject] = []
