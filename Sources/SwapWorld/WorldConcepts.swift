@@ -69,8 +69,8 @@ public enum WorldSize: String, CaseIterable, Sendable, Codable {
 public enum WorldSplit: String, CaseIterable, Sendable, Codable {
     /// The base training set: never the held-out shape or pattern, never an unseen colour-shape pair.
     case train
-    /// Scenes whose first object uses the held-out shape or the held-out pattern (or both);
-    /// other objects are as in `train`.
+    /// Scenes in which one object uses the held-out shape or the held-out pattern (or both);
+    /// the other object, if any, is as in `train`.
     case heldOut
     /// Single plain objects whose colour-shape pair is one of `ShapesWorld.unseenPairs`
     /// (compositional generalisation: both words are seen in training, never together).
