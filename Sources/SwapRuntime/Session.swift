@@ -142,8 +142,8 @@ public final class Session {
 }
 
 extension BuiltinRegistry {
-    /// Registers the runtime families: "tensor", "io", "image", "model", "process", "sampling"
-    /// and "attention".
+    /// Registers the runtime families: "tensor", "io", "image", "model", "process", "sampling",
+    /// "attention" and "world".
     public func registerRuntimeBuiltins(_ workspace: Workspace) {
         registerTensorCreationBuiltins(workspace)
         registerTensorOpBuiltins()
@@ -153,5 +153,6 @@ extension BuiltinRegistry {
         registerProcessBuiltins(workspace)
         registerSamplerBuiltins(workspace)
         registerAttentionBuiltins(workspace)
+        registerWorldBuiltins(workspace)
     }
 }
