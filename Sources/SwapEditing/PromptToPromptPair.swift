@@ -161,8 +161,13 @@ public final class PromptToPromptPair: ValueStateProcess {
             scheduler = try pipeline.makeScheduler(steps: settings.steps)
             nullEmbeddings = nil
         }
-        let embeddings = try pipeline.encodePrompts([settings.negative, settings.source, settings.target]).chunked(3, axis: 0)
-        (negativeEmbedding, sourceEmbedding, targetEmbedding) = (embeddings[0], embeddings[1], embeddings[2])
+        // A target equal to the source shares its embedding: the text encoder's batched GEMMs are
+        // not bit-identical across batch positions (measured 5e-7), and an identical pair must
+        // stay identical.
+        let same = settings.target == settings.source
+        let prompts = [settings.negative, settings.source] + (same ? [] : [settings.target])
+        let embeddings = try pipeline.encodePrompts(prompts).chunked(prompts.count, axis: 0)
+        (negativeEmbedding, sourceEmbedding, targetEmbedding) = (embeddings[0], embeddings[1], embeddings[same ? 1 : 2])
         let controller = try PromptToPromptController.make(settings, tokenizer: model.tokenizer, steps: settings.steps)
         predictor = NoisePredictor(model: model, hooks: [controller], capture: capture == .off ? nil : AttentionStore(settings: capture))
         var request = GenerationRequest(prompt: settings.source, guidanceScale: settings.guidance, steps: settings.steps, seed: settings.seed)

@@ -17,7 +17,8 @@ import SwapTensor
         let a = try Self.align()
         for c in try Self.cases("word_inds") {
             let text = try #require(c["text"] as? String)
-            let word: PromptWord = (c["word"] as? String).map { .text($0) } ?? .position(try #require(c["word"] as? Int))
+            let word: PromptWord
+            if let w = c["word"] as? String { word = .text(w) } else { word = .position(try #require(c["word"] as? Int)) }
             let expected = try #require(c["indices"] as? [Int])
             #expect(a.tokenIndices(of: word, in: text) == expected, "\(text) / \(word)")
         }
