@@ -6,24 +6,12 @@ import Testing
 
 /// The references of Fixtures/p2p_alignment.json and Fixtures/inversion_reference.safetensors
 /// (tools/reference/make_p2p_fixtures.py), and the tiny SD1 pipeline they were made with
-/// (Tests/SwapPipelineTests/Fixtures/pipeline/sd1, completed with the tokenizer files derived
-/// from the bundled CLIP BPE file).
+/// (``ProcessFixtures/model``).
 enum InversionFixtures {
     static let fixtures = Result { try #require(Bundle.module.url(forResource: "Fixtures", withExtension: nil)) }
 
-    static let model = Result { () throws -> StableDiffusion in
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("p2p-sd1-\(UUID().uuidString)")
-        try FileManager.default.copyItem(at: root.appendingPathComponent("Tests/SwapPipelineTests/Fixtures/pipeline/sd1"), to: dir)
-        let url = try #require(CLIPTokenizer.bundledBPEURL)
-        let text = String(decoding: try Gzip.decompress([UInt8](try Data(contentsOf: url))), as: UTF8.self)
-        let merges = try CLIPTokenizer.parseMerges(text, fileName: "bpe", limit: CLIPTokenizer.mergeCount, skipFirstLine: true)
-        try JSONSerialization.data(withJSONObject: CLIPTokenizer.derivedVocabulary(merges: merges))
-            .write(to: dir.appendingPathComponent("tokenizer/vocab.json"))
-        try ("#version: 0.2\n" + merges.map { "\($0.0) \($0.1)" }.joined(separator: "\n") + "\n")
-            .write(to: dir.appendingPathComponent("tokenizer/merges.txt"), atomically: true, encoding: .utf8)
-        return try StableDiffusion(directory: dir.path)
-    }
+    /// The tiny SD1 model (shared with the other editing tests).
+    static var model: Result<StableDiffusion, Error> { ProcessFixtures.model }
 
     static let inversion = Result { try SafeTensors.load(try fixtures.get().appendingPathComponent("inversion_reference.safetensors").path) }
 

@@ -98,9 +98,28 @@ import SwapTensor
         #expect(embErr <= 1e-2, "embeddings \(embErr)")
         #expect(reconErr <= 1e-2, "reconstruction \(reconErr)")
         #expect(mseNTI < mseDDIM)
-        // The result drives sampling: the pair process reproduces the NTI reconstruction.
+        // The result drives sampling: a sampler started from it reproduces the reconstruction
+        // bit for bit (same batch, same steps), and the P2P pair's source row reproduces it up
+        // to the batch-size rounding of the UNet (4 rows instead of 2).
         let result = nti.result
         #expect(result.nullEmbeddings?.count == InversionFixtures.steps)
+        let model = try InversionFixtures.model.get()
+        let sampler = try Sampler(model: model, settings: SamplerSettings(prompt: InversionFixtures.prompt, steps: InversionFixtures.steps),
+                                  inversion: result, capture: .off)
+        try sampler.run(.detached)
+        #expect(sampler.state.latent.scalars == recon.scalars)
+        var settings = PromptToPromptSettings(source: InversionFixtures.prompt, target: "a photo of a dog")
+        settings.steps = InversionFixtures.steps
+        let pair = try PromptToPromptPair(model: model, settings: settings, inversion: result)
+        try pair.run(.detached)
+        let pairErr = try InversionFixtures.maxAbsError(pair.state.source, recon)
+        print("p2p source row vs null-text reconstruction: max diff \(pairErr)")
+        #expect(pairErr <= 1e-3)
+        #expect(try InversionFixtures.mse(pair.state.target, recon) > 1e-6)
+        // A sampler on another grid is refused.
+        #expect(throws: EditingError.self) {
+            try Sampler(model: model, settings: SamplerSettings(prompt: "x", steps: 5), inversion: result)
+        }
     }
 
     @Test func wrongImageSizeIsReported() throws {
