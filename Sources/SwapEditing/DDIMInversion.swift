@@ -132,15 +132,16 @@ public final class DDIMInversion: ValueStateProcess {
     public var totalSteps: Int? { setup.scheduler.stepCount }
     public var isDone: Bool { index >= setup.scheduler.stepCount }
     /// The timestep the next step moves to (nil when done).
-    public var timestep: Int? { isDone ? nil : setup.scheduler.inversionTimesteps[index] }
+    public var timestep: Double? { nextTimestep.map(Double.init) }
+    var nextTimestep: Int? { isDone ? nil : setup.scheduler.inversionTimesteps[index] }
 
     public var progressSummary: String {
-        "\(kindName) step \(index)/\(setup.scheduler.stepCount)" + (timestep.map { "  t=\($0)" } ?? "  done")
+        "\(kindName) step \(index)/\(setup.scheduler.stepCount)" + (nextTimestep.map { "  t=\($0)" } ?? "  done")
     }
 
     public func step(_ context: RunContext) throws {
         let k = index
-        guard let t = timestep else { throw EditingError("\(kindName): already finished") }
+        guard let t = nextTimestep else { throw EditingError("\(kindName): already finished") }
         try context.checkCancelled()
         let z = state.latents[k]
         predictor.beginStep(k)

@@ -82,19 +82,20 @@ public final class NullTextInversion: ValueStateProcess {
     public var totalSteps: Int? { setup.scheduler.stepCount }
     public var isDone: Bool { state.index >= setup.scheduler.stepCount }
     /// The sampling timestep of the next step (nil when done).
-    public var timestep: Int? { isDone ? nil : setup.scheduler.integerTimesteps[state.index] }
+    public var timestep: Double? { nextTimestep.map(Double.init) }
+    var nextTimestep: Int? { isDone ? nil : setup.scheduler.integerTimesteps[state.index] }
     /// Inner iterations of each step done.
     public var iterations: [Int] { state.losses.map(\.count) }
 
     public var progressSummary: String {
-        var text = "\(kindName) step \(index)/\(setup.scheduler.stepCount)" + (timestep.map { "  t=\($0)" } ?? "  done")
+        var text = "\(kindName) step \(index)/\(setup.scheduler.stepCount)" + (nextTimestep.map { "  t=\($0)" } ?? "  done")
         if let last = state.losses.last, let loss = last.last { text += "  loss=\(String(format: "%.3e", loss)) (\(last.count) it)" }
         return text
     }
 
     public func step(_ context: RunContext) throws {
         let i = state.index
-        guard let t = timestep else { throw EditingError("\(kindName): already finished") }
+        guard let t = nextTimestep else { throw EditingError("\(kindName): already finished") }
         let scheduler = setup.scheduler
         let z = state.latent
         let target = try pivot.pivot(afterSamplingStep: i)

@@ -72,6 +72,8 @@ public final class PromptToPromptController: StepAwareHook {
     public var localBlend: LocalBlend?
     /// The step the next UNet call belongs to.
     public private(set) var step = 0
+    /// The settings this controller was made from (``make(_:tokenizer:steps:)``), for display.
+    public internal(set) var settings: PromptToPromptSettings?
 
     public init(edit: CrossAttentionEdit, crossWindow: [[Float]], selfWindow: Range<Int>, selfMaxTokens: Int = 256,
                 sourceBranch: Int = 0, targetBranch: Int = 1, localBlend: LocalBlend? = nil) {

@@ -99,8 +99,10 @@ extension PromptToPromptController {
                                subtractSourceTokens: tokens(settings.blendSubtract, settings.source),
                                subtractTargetTokens: tokens(settings.blendSubtract, settings.target))
         }
-        return PromptToPromptController(edit: edit, crossWindow: cross, selfWindow: selfWindow,
-                                        selfMaxTokens: settings.selfMaxTokens, localBlend: blend)
+        let controller = PromptToPromptController(edit: edit, crossWindow: cross, selfWindow: selfWindow,
+                                                  selfMaxTokens: settings.selfMaxTokens, localBlend: blend)
+        controller.settings = settings
+        return controller
     }
 }
 
