@@ -112,4 +112,31 @@ import SwapTensor
         }
         #expect(try out.sliced(axis: 0, start: 0, end: 3).scalars == p.sliced(axis: 0, start: 0, end: 3).scalars)
     }
+
+    /// The local-blend mask on a hand-made map: one peak max-pooled to 3×3, resized ×2
+    /// (nearest) to 6×6 latent pixels; a second, weaker spot below the threshold stays out;
+    /// the target's own mask is united with the source's.
+    @Test func localBlendMask() throws {
+        let blend = LocalBlend(sourceTokens: [1], targetTokens: [1], threshold: 0.3)
+        var source = [Float](repeating: 0, count: 16), target = [Float](repeating: 0, count: 16)
+        source[1 * 4 + 1] = 10      // peak at (1, 1)
+        source[3 * 4 + 3] = 2       // 0.2 of the peak: below 0.3
+        target[0] = 1               // the target's own spot at (0, 0)
+        blend.maps.blend[4] = (Tensor(shape: [16], scalars: source), Tensor(shape: [16], scalars: target))
+        let mask = try blend.mask(height: 8, width: 8).scalars
+        for y in 0..<8 {
+            for x in 0..<8 {
+                let inPeak = (0...2).contains(y / 2) && (0...2).contains(x / 2)   // pooled rows/cols 0...2
+                #expect(mask[y * 8 + x] == (inPeak ? 1 : 0), "(\(y), \(x))")
+            }
+        }
+        // Before the start step nothing changes; after it, outside the mask the source wins.
+        let late = LocalBlend(sourceTokens: [1], targetTokens: [1], startStep: 2)
+        late.maps = blend.maps
+        let zs = Tensor.randn([1, 4, 8, 8], seed: 1), zt = Tensor.randn([1, 4, 8, 8], seed: 2)
+        #expect(try late.apply(source: zs, target: zt, step: 1).scalars == zt.scalars)
+        let blended = try late.apply(source: zs, target: zt, step: 2).scalars
+        #expect(blended[7 * 8 + 7] == zs.scalars[7 * 8 + 7])
+        #expect(blended[0] == zs.scalars[0] + 1 * (zt.scalars[0] - zs.scalars[0]))
+    }
 }
