@@ -134,6 +134,8 @@ public final class DDIMInversion: ValueStateProcess {
     /// The timestep the next step moves to (nil when done).
     public var timestep: Double? { nextTimestep.map(Double.init) }
     var nextTimestep: Int? { isDone ? nil : setup.scheduler.inversionTimesteps[index] }
+    /// Inversion climbs the grid.
+    public var timestepsDescend: Bool { false }
 
     public var progressSummary: String {
         "\(kindName) step \(index)/\(setup.scheduler.stepCount)" + (nextTimestep.map { "  t=\($0)" } ?? "  done")
