@@ -142,12 +142,16 @@ public final class Session {
 }
 
 extension BuiltinRegistry {
-    /// Registers the runtime families: "tensor", "io", "image" and "model".
+    /// Registers the runtime families: "tensor", "io", "image", "model", "process", "sampling"
+    /// and "attention".
     public func registerRuntimeBuiltins(_ workspace: Workspace) {
         registerTensorCreationBuiltins(workspace)
         registerTensorOpBuiltins()
         registerIOBuiltins(workspace)
         registerImageBuiltins(workspace)
         registerModelBuiltins(workspace)
+        registerProcessBuiltins(workspace)
+        registerSamplerBuiltins(workspace)
+        registerAttentionBuiltins(workspace)
     }
 }
