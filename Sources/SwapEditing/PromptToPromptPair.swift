@@ -111,7 +111,7 @@ extension PromptToPromptController {
 /// per step; the attached controller edits the target's attention, and its local blend (if
 /// any) acts on the latents after each scheduler step. The controller can be swapped or removed
 /// between steps (``attach(_:fromStep:)``).
-public final class PromptToPromptPair: ValueStateProcess {
+public final class PromptToPromptPair: ValueStateProcess, AttentionCapturing {
     public struct State {
         /// Source and target latents at the next step's timestep, [1, C, h, w] each.
         public var source: Tensor, target: Tensor
@@ -201,6 +201,8 @@ public final class PromptToPromptPair: ValueStateProcess {
     public var isDone: Bool { state.index >= scheduler.stepCount }
     public var timestep: Double? { isDone ? nil : Double(scheduler.timesteps[state.index]) }
     public var attention: AttentionStore? { predictor.capture }
+    public var tokenizer: CLIPTokenizer { pipeline.model.tokenizer }
+    public func prompt(branch: Int) -> String? { branch == 0 ? settings.source : branch == 1 ? settings.target : nil }
 
     public var progressSummary: String {
         "p2p step \(state.index)/\(scheduler.stepCount)" + (timestep.map { "  t=\(Int($0))" } ?? "  done")
@@ -285,9 +287,9 @@ public final class PromptToPromptPair: ValueStateProcess {
 
     /// `Key: value` pairs describing this run, for output images' `parameters` chunks.
     public var parameters: [(String, String)] {
-        var pairs: [(String, String)] = [("Model", pipeline.model.source), ("Prompt", settings.source), ("Target prompt", settings.target),
+        var pairs: [(String, String)] = [("Model", modelName(pipeline.model)), ("Prompt", settings.source), ("Target prompt", settings.target),
                                          ("P2P mode", settings.mode.rawValue), ("Steps", "\(scheduler.stepCount)"),
-                                         ("CFG scale", "\(settings.guidance)"), ("Process seed", "\(settings.seed)"),
+                                         ("CFG scale", "\(settings.guidance)"), ("Noise seed", "\(settings.seed)"),
                                          ("Cross steps", "\(settings.crossSteps.0)..\(settings.crossSteps.1)"),
                                          ("Self steps", "\(settings.selfSteps.0)..\(settings.selfSteps.1)")]
         if !settings.weights.isEmpty { pairs.append(("Weights", settings.weights.map { "\($0.word)=\($0.value)" }.joined(separator: ","))) }

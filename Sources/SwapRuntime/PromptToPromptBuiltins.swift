@@ -9,7 +9,7 @@ import SwapTensor
 /// A Prompt-to-Prompt controller made for one pair's prompts and step count.
 ///
 /// - Display: `p2p_controller replace  cross 0..0.8  self 0..0.4`.
-/// - Fields: `mode`, `cross_steps`, `self_steps`, `weights`, `blend`, `step` (the step it is at),
+/// - Fields: `mode`, `cross_steps`, `self_steps`, `weights`, `blend`, `step` (the step of its last UNet call),
 ///   `cross_window` (the α table, steps+1 rows of 77), `mask` (the local-blend mask, when blending
 ///   has maps).
 public final class ControllerValue: HostValue {

@@ -142,8 +142,8 @@ public final class Session {
 }
 
 extension BuiltinRegistry {
-    /// Registers the runtime families: "tensor", "io", "image", "model", "process", "sampling"
-    /// and "attention".
+    /// Registers the runtime families: "tensor", "io", "image", "model", "process", "sampling",
+    /// "attention", "p2p" and "inversion".
     public func registerRuntimeBuiltins(_ workspace: Workspace) {
         registerTensorCreationBuiltins(workspace)
         registerTensorOpBuiltins()
@@ -153,5 +153,7 @@ extension BuiltinRegistry {
         registerProcessBuiltins(workspace)
         registerSamplerBuiltins(workspace)
         registerAttentionBuiltins(workspace)
+        registerPromptToPromptBuiltins(workspace)
+        registerInversionBuiltins(workspace)
     }
 }
