@@ -155,7 +155,7 @@ public final class DDIMInversion: ValueStateProcess {
         state.latents.append(out.previous)
         state.eps = eps
         state.x0 = out.predictedOriginal
-        trace.record(step: k, [("t", Double(t)), ("latent_std", Double(try standardDeviation(out.previous)))])
+        trace.record(step: k, [("t", Double(t)), ("latent_std", Double(out.previous.variance().item.squareRoot()))])
     }
 
     /// The trajectory so far (complete once done).
@@ -163,9 +163,4 @@ public final class DDIMInversion: ValueStateProcess {
         InversionResult(latents: state.latents, timesteps: setup.scheduler.inversionTimesteps,
                         stepsOffset: setup.scheduler.config.stepsOffset, prompt: setup.prompt, guidance: guidance)
     }
-}
-
-/// The population standard deviation of all elements.
-func standardDeviation(_ x: Tensor) throws -> Float {
-    x.variance().item.squareRoot()
 }

@@ -65,6 +65,7 @@ public final class LocalBlend {
     /// Adds a layer's maps of the source and target rows (`rows`) of `p` [B, H, Lq, Lk].
     func collect(_ call: AttentionCall, _ p: Tensor, rows: [Int]) throws {
         func tokenSum(_ row: Int, _ tokens: [Int]) throws -> Tensor {
+            guard !tokens.isEmpty else { return Tensor(zeros: [p.shape[2]]) }   // a word only the other prompt has
             let r = try p.sliced(axis: 0, start: row, end: row + 1)
             return try r.indexSelect(axis: 3, tokens).sum(axes: [0, 1, 3])
         }

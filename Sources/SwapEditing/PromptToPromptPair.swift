@@ -62,23 +62,27 @@ extension PromptToPromptController {
                 throw EditingError("p2p: \(name) must be a fraction in [0, 1] or a range lo..hi inside it, got \(b.0)..\(b.1)")
             }
         }
-        var edit: CrossAttentionEdit
+        // The word-level edit; reweighting wraps it (the reference's `prev_controller`).
+        let base: CrossAttentionEdit?
         switch settings.mode {
         case .replace:
-            edit = .replace(matrix: try align.replacementMatrix(source: settings.source, target: settings.target))
+            base = .replace(matrix: try align.replacementMatrix(source: settings.source, target: settings.target))
         case .refine:
             let r = align.refinement(source: settings.source, target: settings.target)
-            edit = .refine(mapper: r.mapper, alphas: r.alphas)
+            base = .refine(mapper: r.mapper, alphas: r.alphas)
         case .reweight:
             guard settings.source == settings.target else {
                 throw EditingError("p2p reweight: source and target must be the same prompt (use mode: \"replace\" or \"refine\" with weights: to reweight an edited prompt)")
             }
-            guard !settings.weights.isEmpty else { throw EditingError("p2p reweight: give weights: {\"word\": factor}") }
-            edit = .replace(matrix: try align.replacementMatrix(source: settings.source, target: settings.target))
+            base = nil
         }
+        let edit: CrossAttentionEdit
         if !settings.weights.isEmpty {
-            let e = try align.equalizer(text: settings.target, weights: settings.weights)
-            edit = .reweight(equalizer: e, base: settings.mode == .reweight ? nil : edit)
+            edit = .reweight(equalizer: try align.equalizer(text: settings.target, weights: settings.weights), base: base)
+        } else if let base {
+            edit = base
+        } else {
+            throw EditingError("p2p reweight: give weights: {\"word\": factor}")
         }
         let cross = align.crossReplaceWindow(target: settings.target, steps: steps, default: settings.crossSteps,
                                              words: settings.crossWordSteps)

@@ -128,7 +128,7 @@ extension BuiltinRegistry {
                 return try DDIMInversion(setup: setup, guidance: Float(guidance))
             }
             let value = InversionBuiltins.value(p, ws, ctx)
-            try ProcessBuiltins.drive("invert") { try p.run(ProcessBuiltins.context(ws, ctx)) }
+            _ = try ProcessBuiltins.drive("invert") { try p.run(ProcessBuiltins.context(ws, ctx)) }
             return .host(value)
         }
         register("null_text_invert", family: "inversion",
