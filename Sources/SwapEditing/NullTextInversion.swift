@@ -55,7 +55,9 @@ public final class NullTextInversion: ValueStateProcess {
 
     public let setup: InversionSetup
     public let pivot: InversionResult
-    public let settings: NullTextSettings
+    /// The hyperparameters; changing them between steps affects the following steps (they are
+    /// not part of snapshots, so `back` then `step` re-runs a step with the new values).
+    public var settings: NullTextSettings
     public let predictor: NoisePredictor
     public var state: State
     public let history = ProcessHistory()

@@ -76,7 +76,18 @@ enum InversionBuiltins {
             ProcessField("error", get: { p.isDone ? .number(Double(try p.reconstructionError())) : .nil }),
             ProcessField("ddim_error", get: { .number(Double(try ddimError(p))) }),
             ProcessField("prompt", get: { .string(p.setup.prompt) }),
-            ProcessField("inner", get: { .number(Double(p.settings.inner)) }),
+            ProcessField("inner", get: { .number(Double(p.settings.inner)) }, set: { v in
+                guard let n = Convert.int(v), (1...10_000).contains(n) else { throw HostError("null_text_invert.inner must be an integer in 1...10000, got \(v.summary)") }
+                p.settings.inner = n
+            }),
+            ProcessField("lr", get: { .number(Double(p.settings.learningRate)) }, set: { v in
+                guard case .number(let x) = v, x.isFinite, x > 0 else { throw HostError("null_text_invert.lr must be a positive number, got \(v.summary)") }
+                p.settings.learningRate = Float(x)
+            }),
+            ProcessField("epsilon", get: { .number(Double(p.settings.epsilon)) }, set: { v in
+                guard case .number(let x) = v, x.isFinite, x >= 0 else { throw HostError("null_text_invert.epsilon must be a number ≥ 0, got \(v.summary)") }
+                p.settings.epsilon = Float(x)
+            }),
             ProcessField("guidance", get: { .number(Double(p.settings.guidance)) }),
         ]
         return ProcessValue(process: p, workspace: ws, location: ctx.location, fields: fields,
@@ -138,7 +149,7 @@ extension BuiltinRegistry {
                     BuiltinParam("epsilon", .number, default: .number(1e-5), doc: "early stop when loss < epsilon + i·2e-5"),
                     BuiltinParam("lr", .number, default: .number(1e-2), doc: "Adam learning rate at step 0 (decays as lr·(1 − i/100))"),
                  ],
-                 doc: "Null-text inversion (Mokady et al.): runs DDIM inversion with the caption, then returns a steppable process whose step i optimises the unconditional embedding ∅_i (Adam, gradients through the UNet) so guided DDIM sampling follows the inversion. Fields: loss, losses, iterations, total_iterations, latent, null, embeddings, error (reconstruction MSE vs z0 when done), ddim_error (plain DDIM at the same guidance), trace (t, loss, inner_iterations, lr, threshold, null_drift, pivot_error).",
+                 doc: "Null-text inversion (Mokady et al.): runs DDIM inversion with the caption, then returns a steppable process whose step i optimises the unconditional embedding ∅_i (Adam, gradients through the UNet) so guided DDIM sampling follows the inversion. Fields: loss, losses, iterations, total_iterations, latent, null, embeddings, error (reconstruction MSE vs z0 when done), ddim_error (plain DDIM at the same guidance), inner / lr / epsilon (settable between steps: back(n, 1) then step(n) re-runs a step with new values), trace (t, loss, inner_iterations, lr, threshold, null_drift, pivot_error).",
                  example: "n = run(null_text_invert(m, img, \"a cat\", steps: 50)); n.error; p = p2p(m, source: \"a cat\", target: \"a dog\", inversion: n)") { args, ctx in
             let model = try SamplerBuiltins.model(args["model"], "null_text_invert")
             let pixels = try InversionBuiltins.pixels(args["image"], "null_text_invert")
