@@ -29,6 +29,20 @@ Tests/SwapPipelineTests/Fixtures/pipeline/sd1 (made by make_pipeline_fixtures.py
   nti.losses           [10,10]      loss of each inner iteration (NaN where it stopped early)
   nti.iterations       [10]         inner iterations used per step
   nti.recon            [1,4,16,16]  sampling from z_T at guidance 7.5 with the per-step embeddings
+Part 3, p2p_reference.safetensors: Prompt-to-Prompt pairs on the same tiny pipeline (5 DDIM
+steps, guidance 7.5, initial latent torch.randn((1,4,16,16), Generator().manual_seed(11)),
+batch [uncond, uncond, source, target]) with a diffusers attention processor that applies the
+official controller semantics (AttentionControlEdit.forward: conditional half only; cross:
+α·Edit + (1−α)·own; self: copy the source map for steps in the self window at ≤16² queries;
+LocalBlend after the scheduler step from the post-edit cross maps summed over steps, here all
+cross layers at 8×8, the tiny model's only attention resolution):
+  <case>.source, <case>.target   [1,4,16,16] final latents, for the cases
+  replace  "a cat sitting on a car" → "a dog sitting on a car", cross 0.8, self 0.4
+  refine   → "a black cat sitting on a car"
+  reweight replace + weights {dog: 2}
+  blend    replace + local blend on ("cat", "dog"), threshold 0.92 (the random model's maps are
+           nearly flat: normalised values 0.84–1, so 0.3 would keep everything)
+
 NTI follows the null_text_w_ptp.ipynb algorithm (spec §3), re-implemented: per step a fresh Adam
 (lr 1e-2·(1 − i/100)), at most 10 inner iterations, stop when loss < 1e-5 + i·2e-5 (checked after
 the Adam step), then advance with full CFG using the optimised embedding.
@@ -342,7 +356,123 @@ def inversion_reference(tmp):
         "offset0.trajectory": torch.stack(offset0), "offset0.timesteps": inverse0.timesteps.float(),
         "recon.w1": recon1, "recon.w7_5": recon75,
         "nti.embeddings": embeddings, "nti.losses": losses, "nti.iterations": iterations, "nti.recon": recon_nti,
+    }, pipe
+
+
+# ---------------------------------------------------------------- Part 3: Prompt-to-Prompt pairs
+
+P2P_STEPS = 5
+P2P_SEED = 11
+P2P_SOURCE = "a cat sitting on a car"
+
+
+class Controller:
+    """The official AttentionControlEdit semantics with the step given by the loop."""
+
+    def __init__(self, edit, alpha, self_window, blend_tokens=None):
+        self.edit, self.alpha, self.self_window = edit, torch.tensor(alpha, dtype=torch.float32), self_window
+        self.blend_tokens = blend_tokens
+        self.step = 0
+        self.maps = None
+
+    def __call__(self, probs, is_cross, heads):
+        half = probs.shape[0] // 2
+        lq, lk = probs.shape[1], probs.shape[2]
+        cond = probs[half:].reshape(2, heads, lq, lk)
+        base, own = cond[0], cond[1:]
+        if is_cross:
+            a = self.alpha[self.step].reshape(1, 1, 1, lk)
+            new = self.edit(base, own) * a + (1 - a) * own
+            cond = torch.cat([base[None], new])
+        elif self.self_window[0] <= self.step < self.self_window[1] and lq <= 16 ** 2:
+            cond = torch.cat([base[None], base[None]])
+        if is_cross and self.blend_tokens is not None:
+            m = torch.stack([cond[r][:, :, self.blend_tokens[r]].sum(-1).sum(0) for r in range(2)])
+            self.maps = m if self.maps is None else self.maps + m
+        return torch.cat([probs[:half], cond.reshape(-1, lq, lk)])
+
+    def blend(self, latents, threshold=0.92):
+        side = int(self.maps.shape[1] ** 0.5)
+        maps = self.maps.reshape(2, 1, side, side)
+        maps = torch.nn.functional.max_pool2d(maps, (3, 3), (1, 1), padding=(1, 1))
+        mask = torch.nn.functional.interpolate(maps, size=latents.shape[2:])
+        mask = mask / mask.max(2, keepdims=True)[0].max(3, keepdims=True)[0]
+        mask = mask.gt(threshold)
+        mask = (mask[:1] + mask[1:]).float()
+        self.coverage = float(mask.mean())
+        return latents[:1] + mask * (latents - latents[:1])
+
+
+class Processor:
+    """diffusers' AttnProcessor with the probabilities passed through the controller."""
+
+    def __init__(self, controller):
+        self.controller = controller
+
+    def __call__(self, attn, hidden_states, encoder_hidden_states=None, attention_mask=None, temb=None, **kwargs):
+        is_cross = encoder_hidden_states is not None
+        context = encoder_hidden_states if is_cross else hidden_states
+        q = attn.head_to_batch_dim(attn.to_q(hidden_states))
+        k = attn.head_to_batch_dim(attn.to_k(context))
+        v = attn.head_to_batch_dim(attn.to_v(context))
+        probs = attn.get_attention_scores(q, k, None)
+        probs = self.controller(probs, is_cross, attn.heads)
+        out = attn.batch_to_head_dim(torch.bmm(probs, v))
+        return attn.to_out[1](attn.to_out[0](out))
+
+
+def p2p_run(pipe, target, edit, alpha, self_window, blend_tokens=None):
+    controller = Controller(edit, alpha, self_window, blend_tokens)
+    pipe.unet.set_attn_processor(Processor(controller))
+    sched = DDIMScheduler.from_config(pipe.scheduler.config)
+    sched.set_timesteps(P2P_STEPS)
+    with torch.no_grad():
+        src, uncond = pipe.encode_prompt(P2P_SOURCE, "cpu", 1, True, negative_prompt=None)
+        tgt, _ = pipe.encode_prompt(target, "cpu", 1, True, negative_prompt=None)
+        context = torch.cat([uncond, uncond, src, tgt])
+        latents = torch.randn((1, 4, 16, 16), generator=torch.Generator().manual_seed(P2P_SEED)).expand(2, 4, 16, 16)
+        for i, t in enumerate(sched.timesteps):
+            controller.step = i
+            out = pipe.unet(torch.cat([latents] * 2), t, encoder_hidden_states=context).sample
+            eu, ec = out.chunk(2)
+            latents = sched.step(eu + GUIDANCE * (ec - eu), t, latents).prev_sample
+            if blend_tokens is not None:
+                latents = controller.blend(latents)
+                print("p2p blend step", i, "mask coverage", controller.coverage)
+    from diffusers.models.attention_processor import AttnProcessor
+    pipe.unet.set_attn_processor(AttnProcessor())
+    return latents[:1].clone(), latents[1:].clone()
+
+
+def p2p_reference(pipe, tok):
+    def replace_edit(target):
+        w = torch.tensor(replacement_matrix(tok, P2P_SOURCE, target), dtype=torch.float32)
+        return lambda base, own: torch.einsum("hpw,bwn->bhpn", base, w[None])
+
+    def refine_edit(target):
+        mapper, alphas = refinement(tok, P2P_SOURCE, target)
+        a = torch.tensor(alphas).reshape(1, 1, 1, MAX_LEN)
+        index = torch.tensor(mapper)   # −1 (a new token) reads the last token; its α is 0
+        return lambda base, own: base[:, :, index][None] * a + own * (1 - a)
+
+    out = {}
+    dog = "a dog sitting on a car"
+    black = "a black cat sitting on a car"
+    self_window = (int(P2P_STEPS * 0.0), int(P2P_STEPS * 0.4))
+    cases = {
+        "replace": (dog, replace_edit(dog), None),
+        "refine": (black, refine_edit(black), None),
+        "blend": (dog, replace_edit(dog), [word_inds(tok, P2P_SOURCE, "cat"), word_inds(tok, dog, "dog")]),
     }
+    eq = torch.tensor(equalizer(tok, dog, ["dog"], [2.0])).reshape(1, 1, 1, MAX_LEN)
+    base_replace = replace_edit(dog)
+    cases["reweight"] = (dog, lambda base, own: base_replace(base, own) * eq, None)
+    for name, (target, edit, blend) in cases.items():
+        alpha = alpha_words(tok, [P2P_SOURCE, target], P2P_STEPS, 0.8, {})
+        s, t = p2p_run(pipe, target, edit, alpha, self_window, blend)
+        out[f"{name}.source"], out[f"{name}.target"] = s, t
+        print("p2p", name, "target-source RMS", float(((t - s) ** 2).mean().sqrt()))
+    return out
 
 
 def main():
@@ -357,10 +487,13 @@ def main():
         cases["script"] = SCRIPT
         with open(os.path.join(OUT, "p2p_alignment.json"), "w") as f:
             json.dump(cases, f, indent=0)
-        tensors = inversion_reference(tmp)
+        tensors, pipe = inversion_reference(tmp)
+        pairs = p2p_reference(pipe, tok)
     tensors = {k: v.detach().contiguous().float() for k, v in tensors.items()}
     save_file(tensors, os.path.join(OUT, "inversion_reference.safetensors"), metadata={"script": SCRIPT})
-    for name in ("p2p_alignment.json", "inversion_reference.safetensors"):
+    pairs = {k: v.detach().contiguous().float() for k, v in pairs.items()}
+    save_file(pairs, os.path.join(OUT, "p2p_reference.safetensors"), metadata={"script": SCRIPT})
+    for name in ("p2p_alignment.json", "inversion_reference.safetensors", "p2p_reference.safetensors"):
         os.chmod(os.path.join(OUT, name), 0o644)
 
 
