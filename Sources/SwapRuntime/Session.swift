@@ -143,7 +143,7 @@ public final class Session {
 
 extension BuiltinRegistry {
     /// Registers the runtime families: "tensor", "io", "image", "model", "process", "sampling",
-    /// "attention" and "world".
+    /// "attention", "p2p", "inversion" and "world".
     public func registerRuntimeBuiltins(_ workspace: Workspace) {
         registerTensorCreationBuiltins(workspace)
         registerTensorOpBuiltins()
@@ -154,5 +154,7 @@ extension BuiltinRegistry {
         registerSamplerBuiltins(workspace)
         registerAttentionBuiltins(workspace)
         registerWorldBuiltins(workspace)
+        registerPromptToPromptBuiltins(workspace)
+        registerInversionBuiltins(workspace)
     }
 }

@@ -48,4 +48,10 @@ public enum GradMode {
     public static func withoutGradient<R>(_ body: () throws -> R) rethrows -> R {
         try $recording.withValue(false) { try body() }
     }
+
+    /// Runs `body` with recording switched on, also inside `withoutGradient` (an optimisation
+    /// loop called from inference code, e.g. null-text inversion run from a script builtin).
+    public static func withGradient<R>(_ body: () throws -> R) rethrows -> R {
+        try $recording.withValue(true) { try body() }
+    }
 }
