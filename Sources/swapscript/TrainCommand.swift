@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SwapIO
 import SwapTensor
 import SwapWorld
 
@@ -54,6 +55,9 @@ struct Train: ParsableCommand {
     @Option(help: "Write the diffusion checkpoint's EMA weights as a diffusers folder here (fp16) and exit.")
     var export: String?
 
+    @Option(help: "Write a PNG of the stage checkpoint's reconstructions (vae) or samples (diffusion) of 8 fresh scenes and exit.")
+    var preview: String?
+
     func validate() throws {
         guard TrainingStage(rawValue: stage) != nil else { throw ValidationError("--stage must be vae or diffusion") }
         guard steps >= 0, batch > 0, checkpointEvery > 0, logEvery > 0 else {
@@ -80,8 +84,14 @@ struct Train: ParsableCommand {
             print("exported step \(trainer.step) (EMA weights, fp16) to \(export)")
             return
         }
-        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
         let path = Trainer.checkpointPath(run: out, stage: stage)
+        if let preview {
+            let trainer = try Trainer.resume(from: path, recipe: recipe, source: source)
+            try trainer.preview(count: 8).save(preview)
+            print("wrote \(preview): step \(trainer.step)" + (stage == .vae ? String(format: ", reconstruction PSNR %.2f dB", try trainer.reconstructionPSNR(count: 32)) : ""))
+            return
+        }
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
         let trainer: Trainer
         if resume {
             trainer = try Trainer.resume(from: path, recipe: recipe, source: source)

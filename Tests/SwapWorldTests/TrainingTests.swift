@@ -70,6 +70,7 @@ final class TrainingTests: XCTestCase {
         for name in names {
             let index = try XCTUnwrap(trainer.names.firstIndex(of: name), name)
             let g = gradients[index]
+            XCTAssertGreaterThan(g.abs().max().item, 1e-4, "\(trainer.stage) \(name): no gradient to check", file: file, line: line)
             // The three largest-gradient entries (well away from numerical noise).
             let order = g.scalars.indices.sorted { abs(g.scalars[$0]) > abs(g.scalars[$1]) }.prefix(3)
             for j in order {

@@ -1,4 +1,6 @@
 import Foundation
+import SwapIO
+import SwapPipeline
 import SwapModels
 import SwapTensor
 
@@ -33,5 +35,48 @@ extension Trainer {
         let images = (x + 1) * 0.5
         let mse = try (reconstruct(images) - images).squared().mean().item
         return 10 * Foundation.log10(1 / Double(Swift.max(mse, 1e-12)))
+    }
+}
+
+extension Trainer {
+    /// The averaged weights as a `StableDiffusion` (diffusion stage only), as the export would
+    /// load, but in Float32.
+    public func averagedModel() throws -> StableDiffusion {
+        guard stage == .diffusion else { throw TrainingError("preview: needs a diffusion-stage trainer") }
+        let store = WeightStore(tensors: averagedParameters)
+        var vaeConfig = recipe.vae
+        vaeConfig.scalingFactor = scalingFactor
+        return try StableDiffusion(
+            source: "training run (step \(step))", version: .sd1, tokenizer: tokenizer,
+            textEncoder: CLIPTextModel(config: recipe.text, weights: store.prefixed("text_encoder.")),
+            unet: UNet2DConditionModel(config: recipe.unet, store: store.prefixed("unet.")),
+            vae: AutoencoderKL(config: vaeConfig, store: WeightStore(tensors: frozenVAE)),
+            schedulerConfigPath: nil, schedulerClassName: "DDIMScheduler", predictionType: "epsilon")
+    }
+
+    /// A picture of where training stands, for `count` validation scenes: the scenes on the
+    /// first row; below, the VAE's reconstructions (VAE stage) or 50-step DDIM samples at
+    /// CFG 7.5 for the scenes' captions (diffusion stage).
+    public func preview(count: Int) throws -> Image {
+        let (x, captions) = try source.batch(seeds: validationSeeds(count), objects: recipe.objects)
+        let originals = try Image.images(fromBatch: x, range: .minusOneToOne)
+        let second: [Image]
+        switch stage {
+        case .vae:
+            second = try Image.images(fromBatch: reconstruct((x + 1) * 0.5), range: .zeroToOne)
+        case .diffusion:
+            let pipeline = StableDiffusionPipeline(model: try averagedModel(), scheduler: .ddim())
+            let images = try GradMode.withoutGradient {
+                try pipeline.generate(GenerationRequest(prompts: captions, guidanceScale: 7.5, steps: 50, seed: 0))
+            }
+            second = try Image.images(fromBatch: images.clamped(min: -1, max: 1), range: .minusOneToOne)
+        }
+        let scale = max(1, 96 / recipe.imageSize)
+        func enlarged(_ image: Image) throws -> Image {
+            let t = try image.tensor(range: .zeroToOne).resizedBilinear(height: image.height * scale, width: image.width * scale)
+            return try Image(tensor: t, range: .zeroToOne)
+        }
+        return try grid((originals + second).map(enlarged), columns: count,
+                        captions: captions + Array(repeating: "", count: count), captionScale: 1)
     }
 }
