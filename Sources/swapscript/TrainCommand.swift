@@ -16,7 +16,7 @@ struct Train: ParsableCommand {
         committed weights.
         """)
 
-    @Option(help: "vae or diffusion.")
+    @Option(help: "vae, diffusion (text encoder + UNet on the frozen VAE) or decoder (fine-tunes the VAE decoder, encoder frozen).")
     var stage: String = "vae"
 
     @Option(help: "Train until this many steps are done (counting resumed ones).")
@@ -59,7 +59,7 @@ struct Train: ParsableCommand {
     var preview: String?
 
     func validate() throws {
-        guard TrainingStage(rawValue: stage) != nil else { throw ValidationError("--stage must be vae or diffusion") }
+        guard TrainingStage(rawValue: stage) != nil else { throw ValidationError("--stage must be vae, diffusion or decoder") }
         guard steps >= 0, batch > 0, checkpointEvery > 0, logEvery > 0 else {
             throw ValidationError("--steps must be ≥ 0; --batch, --checkpoint-every and --log-every positive")
         }
@@ -80,15 +80,19 @@ struct Train: ParsableCommand {
         let stage = TrainingStage(rawValue: self.stage)!
         if let export {
             let trainer = try Trainer.resume(from: Trainer.checkpointPath(run: out, stage: .diffusion), recipe: recipe, source: source)
-            try DefaultModelExport.export(trainer, to: export)
-            print("exported step \(trainer.step) (EMA weights, fp16) to \(export)")
+            let decoderPath = Trainer.checkpointPath(run: out, stage: .decoder)
+            let decoder = FileManager.default.fileExists(atPath: decoderPath)
+                ? try Trainer.resume(from: decoderPath, recipe: recipe, source: source) : nil
+            try DefaultModelExport.export(trainer, decoder: decoder, to: export)
+            print("exported diffusion step \(trainer.step)" + (decoder.map { ", decoder step \($0.step)" } ?? "")
+                  + " (EMA weights, fp16) to \(export)")
             return
         }
         let path = Trainer.checkpointPath(run: out, stage: stage)
         if let preview {
             let trainer = try Trainer.resume(from: path, recipe: recipe, source: source)
             try trainer.preview(count: 8).save(preview)
-            print("wrote \(preview): step \(trainer.step)" + (stage == .vae ? String(format: ", reconstruction PSNR %.2f dB", try trainer.reconstructionPSNR(count: 32)) : ""))
+            print("wrote \(preview): step \(trainer.step)" + (stage != .diffusion ? String(format: ", reconstruction PSNR %.2f dB", try trainer.reconstructionPSNR(count: 32)) : ""))
             return
         }
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
@@ -97,8 +101,8 @@ struct Train: ParsableCommand {
             trainer = try Trainer.resume(from: path, recipe: recipe, source: source)
             guard trainer.stage == stage else { throw TrainingError("train: \(path) is a \(trainer.stage.rawValue) checkpoint") }
         } else {
-            let vaeWeights = stage == .diffusion
-                ? try Trainer.averagedWeights(checkpoint: Trainer.checkpointPath(run: out, stage: .vae)) : nil
+            let vaeWeights = stage == .vae
+                ? nil : try Trainer.averagedWeights(checkpoint: Trainer.checkpointPath(run: out, stage: .vae))
             trainer = try Trainer(recipe: recipe, stage: stage, seed: seed, batchSize: batch, source: source, vaeWeights: vaeWeights)
         }
         print("train \(stage.rawValue): recipe \(recipe.name), \(trainer.parameterCount) parameters, batch \(trainer.batchSize), "
@@ -121,7 +125,7 @@ struct Train: ParsableCommand {
             }
             if k % checkpointEvery == 0 || k == steps {
                 try trainer.saveCheckpoint(to: path)
-                if stage == .vae {
+                if stage != .diffusion {
                     let psnr = try trainer.reconstructionPSNR(count: 32)
                     print(String(format: "checkpoint step %d → %@  EMA VAE reconstruction PSNR %.2f dB (32 fresh scenes)", k, path, psnr))
                 } else {

@@ -40,31 +40,44 @@ final class TrainingTests: XCTestCase {
 
     /// Autograd's parameter gradients of one training loss equal central finite differences
     /// (h = 1e-2 on Float32 losses; |autograd − fd| ≤ 2e-3 + 5% of |fd|), for both stages, after a few
-    /// steps so the zero-initialised `conv_out` no longer hides the UNet's gradients.
+    /// steps so the zero-initialised `conv_out` no longer hides the UNet's gradients (all three stages).
     func testGradientsMatchFiniteDifferences() throws {
         let vaeTrainer = try Trainer(recipe: .tiny, stage: .vae, seed: 7, batchSize: 4, source: source)
         for _ in 0..<3 { try vaeTrainer.trainStep() }
         try checkGradients(vaeTrainer, names: ["decoder.conv_out.weight", "encoder.conv_in.weight", "quant_conv.bias",
                                                "decoder.up_blocks.0.resnets.0.norm1.weight"])
+        let decoder = try Trainer(recipe: .tiny, stage: .decoder, seed: 7, batchSize: 4, source: source,
+                                  vaeWeights: vaeTrainer.averagedParameters)
+        try decoder.trainStep()
+        try checkGradients(decoder, names: ["decoder.conv_in.weight", "post_quant_conv.weight"])
         let diffusion = try Trainer(recipe: .tiny, stage: .diffusion, seed: 7, batchSize: 4, source: source,
                                     vaeWeights: vaeTrainer.averagedParameters)
         for _ in 0..<3 { try diffusion.trainStep() }
-        try checkGradients(diffusion, names: ["unet.conv_out.weight", "unet.conv_in.weight",
+        // conv_out starts at zero and is still tiny after 3 steps; give it O(1) weights so that
+        // gradients reach the rest of the UNet with magnitudes finite differences can resolve.
+        var generator = PhiloxGenerator(seed: 1)
+        let convOut = try XCTUnwrap(diffusion.parameters["unet.conv_out.weight"])
+        try checkGradients(diffusion, overrides: ["unet.conv_out.weight": generator.randn(convOut.shape) * 0.3], names: ["unet.conv_out.weight", "unet.conv_in.weight",
                                               "unet.down_blocks.0.attentions.0.transformer_blocks.0.attn2.to_k.weight",
                                               "unet.time_embedding.linear_1.weight", "text_encoder.text_model.final_layer_norm.bias",
                                               "text_encoder.text_model.encoder.layers.0.mlp.fc1.weight"])
     }
 
-    func checkGradients(_ trainer: Trainer, names: [String], file: StaticString = #filePath, line: UInt = #line) throws {
+    func checkGradients(_ trainer: Trainer, overrides: [String: Tensor] = [:], names: [String],
+                        file: StaticString = #filePath, line: UInt = #line) throws {
         let step = trainer.step
         func loss(_ values: [String: Tensor], grad: Bool) throws -> (Tensor, [Tensor]) {
             let leaves = trainer.names.map { grad ? values[$0]!.requiringGrad() : values[$0]! }
             let store = WeightStore(tensors: Dictionary(uniqueKeysWithValues: zip(trainer.names, leaves)))
-            let l = trainer.stage == .vae ? try trainer.vaeLoss(store: store, step: step).loss
-                : try trainer.diffusionLoss(store: store, step: step).loss
+            let l: Tensor
+            switch trainer.stage {
+            case .vae: l = try trainer.vaeLoss(store: store, step: step).loss
+            case .diffusion: l = try trainer.diffusionLoss(store: store, step: step).loss
+            case .decoder: l = try trainer.decoderLoss(leaves: Dictionary(uniqueKeysWithValues: zip(trainer.names, leaves)), step: step).loss
+            }
             return (l, leaves)
         }
-        let base = trainer.parameters
+        let base = trainer.parameters.merging(overrides) { $1 }
         let (l, leaves) = try loss(base, grad: true)
         let gradients = l.gradient(with: leaves)
         for name in names {
@@ -87,7 +100,7 @@ final class TrainingTests: XCTestCase {
     }
 
     /// N steps in one run equal N/2 steps, a checkpoint, a resume and N/2 more, bit for bit
-    /// (parameters, AdamW moments, EMA), for both stages.
+    /// (parameters, AdamW moments, EMA), for every stage.
     func testResumeIsBitExact() throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("swapscript-resume-\(getpid())").path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
@@ -111,7 +124,7 @@ final class TrainingTests: XCTestCase {
                 XCTAssertEqual(resumed.optimizer.secondMoment[i].scalars, straight.optimizer.secondMoment[i].scalars, "\(stage) \(name) v")
                 XCTAssertEqual(resumed.ema[i].scalars, straight.ema[i].scalars, "\(stage) \(name) ema")
             }
-            vaeWeights = straight.averagedParameters
+            if stage == .vae { vaeWeights = straight.averagedParameters }
         }
     }
 

@@ -7,9 +7,18 @@ import SwapTensor
 /// scheduler/, tokenizer/, text_encoder/, unet/, vae/) that `StableDiffusion(directory:)` loads
 /// unchanged. Weights are the moving averages, stored as float16.
 public enum DefaultModelExport {
-    /// Exports `trainer` (a diffusion-stage trainer) to `folder`.
-    public static func export(_ trainer: Trainer, to folder: String) throws {
+    /// Exports `trainer` (a diffusion-stage trainer) to `folder`; with `decoder` (a decoder-stage
+    /// trainer started from the same VAE), the VAE decoder is its fine-tuned one.
+    public static func export(_ trainer: Trainer, decoder: Trainer? = nil, to folder: String) throws {
         guard trainer.stage == .diffusion else { throw TrainingError("export: needs a diffusion-stage checkpoint") }
+        if let decoder {
+            guard decoder.stage == .decoder else { throw TrainingError("export: the decoder checkpoint is a \(decoder.stage.rawValue) checkpoint") }
+            let encoderMatches = trainer.frozenVAE.allSatisfy { name, value in
+                name.hasPrefix("decoder.") || name.hasPrefix("post_quant_conv.") || decoder.frozenVAE[name]?.scalars == value.scalars
+            }
+            guard encoderMatches else { throw TrainingError("export: the decoder stage started from another VAE than the diffusion stage") }
+        }
+        let vaeWeights = trainer.frozenVAE.merging(decoder?.averagedParameters ?? [:]) { $1 }
         let r = trainer.recipe
         let fm = FileManager.default
         for sub in ["scheduler", "tokenizer", "text_encoder", "unet", "vae"] {
@@ -23,7 +32,7 @@ public enum DefaultModelExport {
                         "step": String(trainer.step), "seed": String(trainer.seed)]
         try SafeTensors.write(part("text_encoder."), metadata: metadata, to: folder + "/text_encoder/model.safetensors", dtype: .f16)
         try SafeTensors.write(part("unet."), metadata: metadata, to: folder + "/unet/diffusion_pytorch_model.safetensors", dtype: .f16)
-        try SafeTensors.write(trainer.frozenVAE.map { ($0.key, $0.value) }, metadata: metadata,
+        try SafeTensors.write(vaeWeights.map { ($0.key, $0.value) }, metadata: metadata,
                               to: folder + "/vae/diffusion_pytorch_model.safetensors", dtype: .f16)
         try trainer.tokenizerFiles.write(to: folder + "/tokenizer")
 

@@ -9,6 +9,9 @@ public enum TrainingStage: String, Sendable, CaseIterable {
     case vae
     /// Text encoder + UNet on latents of the frozen VAE: ε-prediction, caption dropout.
     case diffusion
+    /// The VAE decoder alone, fine-tuned on full scenes with the encoder frozen: the latent space
+    /// (and so the trained UNet) stays valid while reconstructions improve (as SD's ft-MSE VAE).
+    case decoder
 }
 
 /// The losses of one step.
@@ -72,15 +75,25 @@ public final class Trainer {
         switch stage {
         case .vae:
             specs = ParameterLayout.vae(recipe.vae)
+        case .decoder:
+            specs = ParameterLayout.vae(recipe.vae).filter(Self.isDecoderParameter)
         case .diffusion:
             specs = ParameterLayout.textEncoder(recipe.text).map { ParameterSpec(name: "text_encoder." + $0.name, shape: $0.shape, initialization: $0.initialization) }
                 + ParameterLayout.unet(recipe.unet).map { ParameterSpec(name: "unet." + $0.name, shape: $0.shape, initialization: $0.initialization) }
         }
-        let initial = ParameterLayout.initialize(specs, seed: TrainingSeeds.derive(seed, stage == .vae ? 1 : 2))
+        var initial = ParameterLayout.initialize(specs, seed: TrainingSeeds.derive(seed, stage == .vae ? 1 : 2))
+        if stage == .decoder {
+            guard let vaeWeights else { throw TrainingError("train decoder: needs the trained VAE weights (run the vae stage first)") }
+            for name in initial.keys {
+                guard let trained = vaeWeights[name] else { throw TrainingError("train decoder: the VAE weights lack '\(name)'") }
+                initial[name] = trained
+            }
+        }
         names = initial.keys.sorted()
         let values = names.map { initial[$0]! }
         optimizer = Adam(values, learningRate: 0, weightDecay: recipe.weightDecay, decoupledWeightDecay: true)
         ema = values
+        if stage == .decoder, let vaeWeights { try setFrozenVAE(vaeWeights) }
         if stage == .diffusion {
             guard let vaeWeights else { throw TrainingError("train diffusion: needs the trained VAE weights (run the vae stage first)") }
             try setFrozenVAE(vaeWeights)
@@ -100,7 +113,7 @@ public final class Trainer {
 
     /// The learning rate at `step` (linear warm-up, then constant).
     func learningRate(at step: Int) -> Float {
-        let base = stage == .vae ? recipe.vaeLearningRate : recipe.diffusionLearningRate
+        let base = stage == .diffusion ? recipe.diffusionLearningRate : recipe.vaeLearningRate
         return base * Swift.min(1, Float(step + 1) / Float(Swift.max(recipe.warmupSteps, 1)))
     }
 
@@ -113,6 +126,7 @@ public final class Trainer {
         let losses: (loss: Tensor, parts: [(String, Tensor)])
         switch stage {
         case .vae: losses = try vaeLoss(store: store, step: k)
+        case .decoder: losses = try decoderLoss(leaves: Dictionary(uniqueKeysWithValues: zip(names, leaves)), step: k)
         case .diffusion: losses = try diffusionLoss(store: store, step: k)
         }
         var gradients = losses.loss.gradient(with: leaves)
@@ -163,6 +177,21 @@ public final class Trainer {
         let kl = try ((posterior.mean.squared() + posterior.logvar.exp() - posterior.logvar) - 1).mean() * 0.5
         let loss = try l1 + l2 * recipe.vaeL2Weight + kl * recipe.vaeKLWeight
         return (loss, [("l1", l1), ("l2", l2), ("kl", kl)])
+    }
+
+    /// Whether a VAE parameter belongs to the decoder side (trained by the decoder stage).
+    static func isDecoderParameter(_ spec: ParameterSpec) -> Bool {
+        spec.name.hasPrefix("decoder.") || spec.name.hasPrefix("post_quant_conv.")
+    }
+
+    func decoderLoss(leaves: [String: Tensor], step k: Int) throws -> (loss: Tensor, parts: [(String, Tensor)]) {
+        let (x, _) = try source.batch(seeds: sceneSeeds(step: k), objects: recipe.objects)
+        var generator = TrainingSeeds.stepGenerator(seed, step: k)
+        let z = try latents(x, generator: &generator)   // unscaled: scalingFactor is 1 here
+        let model = try AutoencoderKL(config: recipe.vae, store: WeightStore(tensors: frozenVAE.merging(leaves) { $1 }))
+        let difference = try model.decode(z) - x
+        let l1 = difference.abs().mean(), l2 = difference.squared().mean()
+        return (try l1 + l2 * recipe.vaeL2Weight, [("l1", l1), ("l2", l2)])
     }
 
     /// One random `size`×`size` crop per image, at offsets on the latent grid.

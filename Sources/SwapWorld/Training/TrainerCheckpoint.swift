@@ -56,7 +56,7 @@ extension Trainer {
         var frozen: [String: Tensor] = [:]
         for name in file.names where name.hasPrefix("frozen_vae.") { frozen[String(name.dropFirst(11))] = try read(name) }
         let trainer = try Trainer(recipe: recipe, stage: stage, seed: seed, batchSize: batch, source: source,
-                                  vaeWeights: stage == .diffusion ? frozen : nil, measureScale: false)
+                                  vaeWeights: stage == .vae ? nil : frozen, measureScale: false)
         trainer.scalingFactor = Float(bitPattern: scaleBits)
         let values = try trainer.names.map { try read("param." + $0) }
         let m = try trainer.names.map { try read("adam_m." + $0) }

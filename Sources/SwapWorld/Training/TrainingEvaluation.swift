@@ -15,7 +15,7 @@ extension Trainer {
 
     /// The VAE (EMA weights) of a VAE-stage trainer, or the frozen VAE of a diffusion trainer.
     public func averagedVAE() throws -> AutoencoderKL {
-        let weights = stage == .vae ? averagedParameters : frozenVAE
+        let weights = stage == .vae ? averagedParameters : frozenVAE.merging(stage == .decoder ? averagedParameters : [:]) { $1 }
         return try AutoencoderKL(config: recipe.vae, store: WeightStore(tensors: weights))
     }
 
@@ -62,7 +62,7 @@ extension Trainer {
         let originals = try Image.images(fromBatch: x, range: .minusOneToOne)
         let second: [Image]
         switch stage {
-        case .vae:
+        case .vae, .decoder:
             second = try Image.images(fromBatch: reconstruct((x + 1) * 0.5), range: .zeroToOne)
         case .diffusion:
             let pipeline = StableDiffusionPipeline(model: try averagedModel(), scheduler: .ddim())
