@@ -142,12 +142,13 @@ public final class Session {
 }
 
 extension BuiltinRegistry {
-    /// Registers the runtime families: "tensor", "io", "image" and "model".
+    /// Registers the runtime families: "tensor", "io", "image", "model" and "world".
     public func registerRuntimeBuiltins(_ workspace: Workspace) {
         registerTensorCreationBuiltins(workspace)
         registerTensorOpBuiltins()
         registerIOBuiltins(workspace)
         registerImageBuiltins(workspace)
         registerModelBuiltins(workspace)
+        registerWorldBuiltins(workspace)
     }
 }
