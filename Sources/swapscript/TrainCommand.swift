@@ -92,7 +92,11 @@ struct Train: ParsableCommand {
         if let preview {
             let trainer = try Trainer.resume(from: path, recipe: recipe, source: source)
             try trainer.preview(count: 8).save(preview)
-            print("wrote \(preview): step \(trainer.step)" + (stage != .diffusion ? String(format: ", reconstruction PSNR %.2f dB", try trainer.reconstructionPSNR(count: 32)) : ""))
+            print("wrote \(preview): step \(trainer.step)")
+            if stage != .diffusion {
+                print(String(format: "reconstruction PSNR %.2f dB (32 fresh scenes)", try trainer.reconstructionPSNR(count: 32)))
+                print(try trainer.reconstructionRecognition(count: 100))
+            }
             return
         }
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)

@@ -38,7 +38,7 @@ public enum DefaultModelExport {
 
         try writeJSON(modelIndex, to: folder + "/model_index.json")
         try writeJSON(schedulerConfig, to: folder + "/scheduler/scheduler_config.json")
-        try writeJSON(textConfig(r.text), to: folder + "/text_encoder/config.json")
+        try writeJSON(textConfig(r.text, tokenizer: trainer.tokenizer), to: folder + "/text_encoder/config.json")
         try writeJSON(unetConfig(r.unet), to: folder + "/unet/config.json")
         try writeJSON(vaeConfig(r.vae, scalingFactor: trainer.scalingFactor, imageSize: r.imageSize), to: folder + "/vae/config.json")
     }
@@ -59,13 +59,14 @@ public enum DefaultModelExport {
         "timestep_spacing": "leading", "trained_betas": NSNull(),
     ]
 
-    static func textConfig(_ c: CLIPTextConfig) -> [String: Any] {
+    static func textConfig(_ c: CLIPTextConfig, tokenizer: CLIPTokenizer) -> [String: Any] {
         ["_name_or_path": "swapscript-default", "architectures": ["CLIPTextModel"], "model_type": "clip_text_model",
          "vocab_size": c.vocabSize, "hidden_size": c.hiddenSize, "intermediate_size": c.intermediateSize,
          "projection_dim": c.projectionDim, "num_hidden_layers": c.numHiddenLayers,
          "num_attention_heads": c.numAttentionHeads, "max_position_embeddings": c.maxPositionEmbeddings,
          "hidden_act": c.hiddenAct.rawValue, "layer_norm_eps": Double(c.layerNormEps),
-         "bos_token_id": 0, "eos_token_id": 2, "pad_token_id": 1, "torch_dtype": "float16"]
+         "bos_token_id": tokenizer.bosID, "eos_token_id": tokenizer.eosID, "pad_token_id": tokenizer.padID,
+         "torch_dtype": "float16"]
     }
 
     static func unetConfig(_ c: UNetConfig) -> [String: Any] {
