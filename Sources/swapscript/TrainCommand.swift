@@ -58,6 +58,9 @@ struct Train: ParsableCommand {
     @Option(help: "Write a PNG of the stage checkpoint's reconstructions (vae) or samples (diffusion) of 8 fresh scenes and exit.")
     var preview: String?
 
+    @Option(help: "Measure the stage checkpoint on N fresh scenes and exit: the recognizer on VAE reconstructions (vae, decoder), or on samples for single-object captions of the train and unseen-pairs splits (diffusion).")
+    var evaluate: Int?
+
     func validate() throws {
         guard TrainingStage(rawValue: stage) != nil else { throw ValidationError("--stage must be vae, diffusion or decoder") }
         guard steps >= 0, batch > 0, checkpointEvery > 0, logEvery > 0 else {
@@ -93,9 +96,18 @@ struct Train: ParsableCommand {
             let trainer = try Trainer.resume(from: path, recipe: recipe, source: source)
             try trainer.preview(count: 8).save(preview)
             print("wrote \(preview): step \(trainer.step)")
-            if stage != .diffusion {
-                print(String(format: "reconstruction PSNR %.2f dB (32 fresh scenes)", try trainer.reconstructionPSNR(count: 32)))
-                print(try trainer.reconstructionRecognition(count: 100))
+
+            return
+        }
+        if let evaluate {
+            let trainer = try Trainer.resume(from: path, recipe: recipe, source: source)
+            print("\(stage.rawValue) checkpoint step \(trainer.step)")
+            if stage == .diffusion {
+                print(try trainer.sampleAgreement(count: evaluate, split: .train))
+                print(try trainer.sampleAgreement(count: evaluate, split: .unseenPairs))
+            } else {
+                print(String(format: "reconstruction PSNR %.2f dB (%d fresh scenes)", try trainer.reconstructionPSNR(count: evaluate), evaluate))
+                print(try trainer.reconstructionRecognition(count: evaluate))
             }
             return
         }
