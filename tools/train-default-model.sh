@@ -11,7 +11,7 @@
 # then --export writes the EMA weights as a diffusers folder in float16.
 #
 # Step counts of the committed weights (update them together with the weights):
-VAE_STEPS=${VAE_STEPS:-600}
+VAE_STEPS=${VAE_STEPS:-1000}
 DIFFUSION_STEPS=${DIFFUSION_STEPS:-20000}
 DECODER_STEPS=${DECODER_STEPS:-0}
 SEED=2026

@@ -26,7 +26,7 @@ extension BuiltinRegistry {
         }
 
         register("load_model", family: "model", params: [BuiltinParam("path", .string, doc: "a diffusers folder, a single-file .safetensors checkpoint, or \"default\" (the embedded ShapesWorld model)")],
-                 doc: "Loads a Stable Diffusion 1.x/2.x checkpoint: a diffusers folder (model_index.json, tokenizer, text_encoder, unet, vae, scheduler) or a CompVis single-file .safetensors.",
+                 doc: "Loads a Stable Diffusion 1.x/2.x checkpoint: a diffusers folder (model_index.json, tokenizer, text_encoder, unet, vae, scheduler), a CompVis single-file .safetensors, or \"default\": the tiny ShapesWorld model embedded in SwapScript (found from any folder).",
                  example: "m = load_model(\"models/sd15\")") { args, _ in
             let name = try args.string("path")
             let path = ws.resolveInput(name)
