@@ -9,7 +9,8 @@ public enum TrainingStage: String, Sendable, CaseIterable {
     case vae
     /// Text encoder + UNet on latents of the frozen VAE: ε-prediction, caption dropout.
     case diffusion
-    /// The VAE decoder alone, fine-tuned on full scenes with the encoder frozen: the latent space
+    /// The VAE decoder alone, fine-tuned with the encoder frozen (on crops of whole-scene
+    /// latents): the latent space
     /// (and so the trained UNet) stays valid while reconstructions improve (as SD's ft-MSE VAE).
     case decoder
 }
@@ -187,9 +188,14 @@ public final class Trainer {
     func decoderLoss(leaves: [String: Tensor], step k: Int) throws -> (loss: Tensor, parts: [(String, Tensor)]) {
         let (x, _) = try source.batch(seeds: sceneSeeds(step: k), objects: recipe.objects)
         var generator = TrainingSeeds.stepGenerator(seed, step: k)
-        let z = try latents(x, generator: &generator)   // unscaled: scalingFactor is 1 here
+        var z = try latents(x, generator: &generator)   // unscaled: scalingFactor is 1 here
+        var target = x
+        if let crop = recipe.vaeCrop, crop < x.shape[2] {
+            // Latents of whole scenes (as the UNet sees them), cropped with their pixels.
+            (z, target) = try latentCrops(z, x, size: crop, generator: &generator)
+        }
         let model = try AutoencoderKL(config: recipe.vae, store: WeightStore(tensors: frozenVAE.merging(leaves) { $1 }))
-        let difference = try model.decode(z) - x
+        let difference = try model.decode(z) - target
         let l1 = difference.abs().mean(), l2 = difference.squared().mean()
         return (try l1 + l2 * recipe.vaeL2Weight, [("l1", l1), ("l2", l2)])
     }
@@ -206,6 +212,23 @@ public final class Trainer {
                 .sliced(axis: 3, start: left, end: left + size)
         }
         return try Tensor.concat(crops, axis: 0)
+    }
+
+    /// One random crop per row of latents `z` and the matching `size`×`size` pixels of `x`.
+    func latentCrops(_ z: Tensor, _ x: Tensor, size: Int, generator: inout PhiloxGenerator) throws -> (Tensor, Tensor) {
+        let f = recipe.vae.downsampleFactor, cells = size / f
+        let positions = z.shape[2] - cells + 1
+        let u = generator.uniform(2 * z.shape[0])
+        var latentRows: [Tensor] = [], pixelRows: [Tensor] = []
+        for i in 0..<z.shape[0] {
+            let top = Swift.min(Int(u[2 * i] * Float(positions)), positions - 1)
+            let left = Swift.min(Int(u[2 * i + 1] * Float(positions)), positions - 1)
+            latentRows.append(try z.sliced(axis: 0, start: i, end: i + 1).sliced(axis: 2, start: top, end: top + cells)
+                .sliced(axis: 3, start: left, end: left + cells))
+            pixelRows.append(try x.sliced(axis: 0, start: i, end: i + 1).sliced(axis: 2, start: top * f, end: (top + cells) * f)
+                .sliced(axis: 3, start: left * f, end: (left + cells) * f))
+        }
+        return (try Tensor.concat(latentRows, axis: 0), try Tensor.concat(pixelRows, axis: 0))
     }
 
     /// Scaled VAE latents (posterior samples) of `x`, without gradients.
