@@ -7,13 +7,14 @@
 # The stages, in order (see `swapscript train --help`):
 #   1. vae        the autoencoder (f=4, 4 latent channels) on 32x32 crops of 64x64 scenes
 #   2. diffusion  text encoder + UNet on latents of the frozen VAE (ε, min-SNR 5, 10% caption dropout)
-#   3. decoder    optional: the VAE decoder fine-tuned on whole scenes, encoder frozen (latents unchanged)
+#   3. decoder    the VAE decoder fine-tuned on crops of whole-scene latents, encoder frozen (latents unchanged);
+#                 it depends only on the vae stage, so it may run beside the diffusion stage (the recorded run did)
 # then --export writes the EMA weights as a diffusers folder in float16.
 #
 # Step counts of the committed weights (update them together with the weights):
 VAE_STEPS=${VAE_STEPS:-1000}
 DIFFUSION_STEPS=${DIFFUSION_STEPS:-20000}
-DECODER_STEPS=${DECODER_STEPS:-0}
+DECODER_STEPS=${DECODER_STEPS:-800}
 SEED=2026
 
 set -eu
@@ -33,5 +34,5 @@ stage() {
 
 stage vae "$VAE_STEPS" 32
 stage diffusion "$DIFFUSION_STEPS" 32
-if [ "$DECODER_STEPS" -gt 0 ]; then stage decoder "$DECODER_STEPS" 16; fi
+if [ "$DECODER_STEPS" -gt 0 ]; then stage decoder "$DECODER_STEPS" 32; fi
 "$SWAPSCRIPT" train --out "$RUN" --export "$OUT"
