@@ -52,7 +52,7 @@ let package = Package(
 
         // MARK: ShapesWorld (scene generator, recognizer, training of the default model)
         .target(name: "SwapWorld", dependencies: ["SwapEditing", "SwapPipeline", "SwapModels", "SwapSchedulers", "SwapTensor", "SwapIO"],
-                swiftSettings: fastMath),
+                resources: [.copy("Resources")], swiftSettings: fastMath),
 
         // MARK: Language (Foundation only)
         .target(name: "SwapLang"),

@@ -16,6 +16,8 @@ public struct ModelLoadError: Error, CustomStringConvertible, Equatable {
 public final class WeightStore: @unchecked Sendable {
     private let files: [SafeTensorsFile]
     private let index: [String: Int]
+    /// Tensors held in memory (`init(tensors:)`); index entries of -1 point here.
+    private let memory: [String: Tensor]
     /// Applied to every requested name before lookup.
     private let rename: (String) -> String
     /// Names requested so far (after renaming), for "unused tensor" reports.
@@ -29,18 +31,29 @@ public final class WeightStore: @unchecked Sendable {
         for (i, file) in files.enumerated() { for name in file.names { index[name] = i } }
         self.index = index
         self.rename = rename
+        memory = [:]
     }
 
-    private init(files: [SafeTensorsFile], index: [String: Int], rename: @escaping (String) -> String) {
+    /// Tensors held in memory under their file names (freshly initialised or trained
+    /// parameters). They are returned as they are, so gradient-tracking leaves stay leaves.
+    public init(tensors: [String: Tensor], rename: @escaping (String) -> String = { $0 }) {
+        files = []
+        index = tensors.mapValues { _ in -1 }
+        memory = tensors
+        self.rename = rename
+    }
+
+    private init(files: [SafeTensorsFile], index: [String: Int], memory: [String: Tensor], rename: @escaping (String) -> String) {
         self.files = files
         self.index = index
+        self.memory = memory
         self.rename = rename
     }
 
     /// A view that prepends `prefix` (e.g. "text_model.") to every requested name.
     public func prefixed(_ prefix: String) -> WeightStore {
         let outer = rename
-        return WeightStore(files: files, index: index, rename: { outer(prefix + $0) })
+        return WeightStore(files: files, index: index, memory: memory, rename: { outer(prefix + $0) })
     }
 
     /// Every tensor name in the files.
@@ -53,7 +66,14 @@ public final class WeightStore: @unchecked Sendable {
     public func tensor(_ name: String, shape: [Int]? = nil) throws -> Tensor {
         let key = rename(name)
         guard let fileIndex = index[key] else {
-            throw ModelLoadError("missing tensor '\(key)' (expected shape \(shape.map(formatShape) ?? "any")) in \(files.map(\.fileName).joined(separator: ", "))")
+            throw ModelLoadError("missing tensor '\(key)' (expected shape \(shape.map(formatShape) ?? "any")) in \(files.isEmpty ? "the in-memory weights" : files.map(\.fileName).joined(separator: ", "))")
+        }
+        if fileIndex < 0, let held = memory[key] {
+            if let shape, held.shape != shape {
+                throw ModelLoadError("in-memory tensor '\(key)' has shape \(formatShape(held.shape)), expected \(formatShape(shape))")
+            }
+            used.insert(key)
+            return held
         }
         let file = files[fileIndex]
         let entry: SafeTensorsEntry

@@ -3,6 +3,7 @@ import SwapIO
 import SwapLang
 import SwapModels
 import SwapTensor
+import SwapWorld
 
 // The "model" family: load a Stable Diffusion checkpoint and call its parts one at a time, as
 // the diffusers pipeline does (matches `pipeline_stable_diffusion.py`: encode_prompt, the UNet
@@ -24,10 +25,14 @@ extension BuiltinRegistry {
             }
         }
 
-        register("load_model", family: "model", params: [BuiltinParam("path", .string, doc: "a diffusers folder or a single-file .safetensors checkpoint")],
-                 doc: "Loads a Stable Diffusion 1.x/2.x checkpoint: a diffusers folder (model_index.json, tokenizer, text_encoder, unet, vae, scheduler) or a CompVis single-file .safetensors.",
+        register("load_model", family: "model", params: [BuiltinParam("path", .string, doc: "a diffusers folder, a single-file .safetensors checkpoint, or \"default\" (the embedded ShapesWorld model)")],
+                 doc: "Loads a Stable Diffusion 1.x/2.x checkpoint: a diffusers folder (model_index.json, tokenizer, text_encoder, unet, vae, scheduler), a CompVis single-file .safetensors, or \"default\": the tiny ShapesWorld model embedded in SwapScript (found from any folder).",
                  example: "m = load_model(\"models/sd15\")") { args, _ in
-            let path = ws.resolveInput(try args.string("path"))
+            let name = try args.string("path")
+            let path = ws.resolveInput(name)
+            if name == DefaultModel.name, !FileManager.default.fileExists(atPath: path) {
+                return try engine("load_model") { .host(ModelValue(try DefaultModel.load())) }
+            }
             var isFolder: ObjCBool = false
             guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) else {
                 throw HostError("load_model: no such file or folder: \(path)")

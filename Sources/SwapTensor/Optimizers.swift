@@ -60,8 +60,9 @@ public struct Adam: Optimizer {
     /// AdamW when true: decay multiplies the parameter by (1 − lr·wd) before the Adam step.
     public let decoupledWeightDecay: Bool
     public private(set) var stepCount = 0
-    private var firstMoment: [Tensor]
-    private var secondMoment: [Tensor]
+    /// Running averages of the gradient and its square (for checkpoints).
+    public private(set) var firstMoment: [Tensor]
+    public private(set) var secondMoment: [Tensor]
 
     public init(_ values: [Tensor], learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999,
                 eps: Float = 1e-8, weightDecay: Float = 0, decoupledWeightDecay: Bool = false) {
@@ -82,6 +83,17 @@ public struct Adam: Optimizer {
     }
 
     public var parameters: [Tensor] { values.map { $0.requiringGrad() } }
+
+    /// Restores a checkpointed state (values, moments and step count), so that training
+    /// resumes exactly where it stopped.
+    public mutating func restore(values: [Tensor], firstMoment: [Tensor], secondMoment: [Tensor], stepCount: Int) {
+        precondition(values.count == self.values.count && firstMoment.count == values.count && secondMoment.count == values.count,
+                     "Adam.restore: \(values.count) values for \(self.values.count) parameters")
+        self.values = values.map { $0.detached() }
+        self.firstMoment = firstMoment
+        self.secondMoment = secondMoment
+        self.stepCount = stepCount
+    }
 
     public mutating func step(gradients: [Tensor]) {
         stepCount += 1

@@ -7,7 +7,7 @@ struct SwapScriptCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "swapscript",
         abstract: "Step-by-step diffusion image editing: a script language, a REPL and a CPU engine.",
-        subcommands: [Repl.self, Run.self, Check.self, Inspect.self, Help.self, Bench.self, WorldCommand.self],
+        subcommands: [Repl.self, Run.self, Check.self, Inspect.self, Help.self, Bench.self, WorldCommand.self, Train.self],
         defaultSubcommand: Repl.self)
 
     static func main() {
@@ -24,5 +24,5 @@ struct SwapScriptCommand: ParsableCommand {
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmarks that print the figures the issues ask for.",
-        subcommands: [BenchOps.self, BenchUNet.self])
+        subcommands: [BenchOps.self, BenchUNet.self, BenchDefault.self])
 }

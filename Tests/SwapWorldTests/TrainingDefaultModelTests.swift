@@ -1,0 +1,40 @@
+import Foundation
+import SwapIO
+import SwapModels
+import SwapPipeline
+import SwapTensor
+import XCTest
+@testable import SwapWorld
+
+/// The committed default model loads from SwapWorld's resources and generates the committed
+/// reference image for a fixed seed, bit for bit.
+///
+/// The reference (Fixtures/default-model-reference.safetensors, the decoded [1, 3, 64, 64]
+/// Float32 image) is written by this test when SWAPSCRIPT_UPDATE_REFERENCE=1: do that, and
+/// look at the PNG written next to it, whenever the weights are re-exported.
+final class TrainingDefaultModelTests: XCTestCase {
+    static let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .appendingPathComponent("Fixtures/default-model-reference.safetensors").path
+
+    func testDefaultModelGivesTheReferenceImage() throws {
+        let directory = try XCTUnwrap(DefaultModel.directory, "the default model is missing from SwapWorld's resources")
+        let model = try DefaultModel.load()
+        XCTAssertEqual(model.unet.config.sampleSize * model.vaeScaleFactor, 64)
+        XCTAssertEqual(model.tokenizer.encode("a red circle")[4], model.tokenizer.eosID, "caption words are single tokens")
+        let pipeline = StableDiffusionPipeline(model: model, scheduler: .ddim())
+        let request = GenerationRequest(prompt: "a red circle", guidanceScale: 7.5, steps: 20, seed: 7)
+        let image = try GradMode.withoutGradient { try pipeline.generate(request) }
+        XCTAssertEqual(image.shape, [1, 3, 64, 64])
+        if ProcessInfo.processInfo.environment["SWAPSCRIPT_UPDATE_REFERENCE"] == "1" {
+            try SafeTensors.write(["image": image], metadata: [
+                "producer": "Tests/SwapWorldTests/TrainingDefaultModelTests.swift with SWAPSCRIPT_UPDATE_REFERENCE=1",
+                "request": "a red circle, DDIM 20 steps, CFG 7.5, seed 7", "model": directory,
+            ], to: Self.fixture)
+            try Image(tensor: image.clamped(min: -1, max: 1), range: .minusOneToOne)
+                .save(Self.fixture.replacingOccurrences(of: ".safetensors", with: ".png"))
+        }
+        let reference = try SafeTensorsFile(path: Self.fixture).tensor("image")
+        XCTAssertEqual(image.shape, reference.shape)
+        XCTAssertEqual(image.scalars.map(\.bitPattern), reference.scalars.map(\.bitPattern), "the default model's image changed")
+    }
+}
