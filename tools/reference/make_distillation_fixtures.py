@@ -1,0 +1,212 @@
+#!/usr/bin/env python3
+"""Reference fixtures for score distillation and InstantSwap (SwapEditing).
+
+Runs on the tiny SD1 pipeline committed under Tests/SwapPipelineTests/Fixtures/pipeline/sd1 (made
+by make_pipeline_fixtures.py), with the official codes' formulas written out in torch:
+
+  dds.*   One DDS iteration (google/prompt-to-prompt DDS_zeroshot.ipynb `get_dds_loss`): shared
+          t and eps, one UNet call on [src_u, tgt_u, src_c, tgt_c], CFG 7.5 per branch,
+          g = eps_tgt - eps_src; then the surrogate loss 2000 * sum(z * g) / (h * w) backpropagated
+          and torch.optim.SGD(lr=0.1) stepped (dds.updated).
+  sds.*   One SDS gradient (same notebook, `get_sds_loss`): g = CFG(eps(z_t; y)) - eps.
+  swap.*  One InstantSwap anchor gradient (chenyangzhu1/InstantSwap InstantSwap.py with the
+          utils/Attn_proce.py processor re-implemented below): SECR on every attn2 (inside the box
+          the queries attend to [E(""), E(concept)], outside the result is the head-split
+          normalised input), two batch-2 UNet calls, g = M_box * (eps_tgt - eps_src), M_box the
+          32x32 box mask downsampled by nearest (pixel (2i, 2j) for this VAE's factor 2).
+  bbox.*  The post-processing of get_bbox.py on synthetic attention of an 8x8 grid (3 passes):
+          A_c^2, A_s @ A_c, token column, 255 * m / max -> uint8 -> PIL resize (bicubic) to 64x64,
+          /255 >= 0.5, scipy.ndimage.label largest component, union, box [min, max).
+
+Versions used: torch 2.13.0+cpu, diffusers 0.42.1, transformers 5.23.0, Pillow 13.0.0, scipy 1.17.1.
+Run from the repository root:  python3 tools/reference/make_distillation_fixtures.py
+Writes Tests/SwapEditingTests/Fixtures/distillation_reference.safetensors (metadata "script").
+"""
+import os
+import shutil
+import sys
+import tempfile
+
+import numpy as np
+import torch
+from diffusers import DDIMScheduler, UNet2DConditionModel
+from PIL import Image
+from safetensors.torch import save_file
+from scipy import ndimage
+from transformers import CLIPTextModel, CLIPTokenizer
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from clip_bpe import write_vocab_and_merges  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SD1 = os.path.join(ROOT, "Tests", "SwapPipelineTests", "Fixtures", "pipeline", "sd1")
+OUT = os.path.join(ROOT, "Tests", "SwapEditingTests", "Fixtures", "distillation_reference.safetensors")
+SCRIPT = "tools/reference/make_distillation_fixtures.py"
+torch.set_num_threads(1)
+
+SOURCE_PROMPT, TARGET_PROMPT = "a red circle", "a green square"
+SOURCE_CONCEPT, TARGET_CONCEPT = "circle", "square"
+GUIDANCE = 7.5
+T_DDS, T_SWAP = 500, 700
+BOX = (8, 6, 24, 20)   # top, left, bottom (exclusive), right (exclusive) on the 32x32 image
+
+
+def load():
+    tmp = tempfile.mkdtemp()
+    tok = os.path.join(tmp, "tokenizer")
+    shutil.copytree(os.path.join(SD1, "tokenizer"), tok)
+    write_vocab_and_merges(tok)
+    tokenizer = CLIPTokenizer.from_pretrained(tok)
+    text_encoder = CLIPTextModel.from_pretrained(os.path.join(SD1, "text_encoder"), torch_dtype=torch.float32).eval()
+    unet = UNet2DConditionModel.from_pretrained(os.path.join(SD1, "unet")).eval()
+    unet.set_default_attn_processor()
+    scheduler = DDIMScheduler.from_pretrained(os.path.join(SD1, "scheduler"))
+    shutil.rmtree(tmp)
+    return tokenizer, text_encoder, unet, scheduler
+
+
+def embed(tokenizer, text_encoder, text):
+    ids = tokenizer([text], padding="max_length", max_length=77, truncation=True, return_tensors="pt").input_ids
+    return text_encoder(ids).last_hidden_state
+
+
+def cfg(e):
+    u, c = e.chunk(2)
+    return u + GUIDANCE * (c - u)
+
+
+class SECRProcessor:
+    """utils/Attn_proce.py MyAttnProcessor for attn2 with a region: box queries attend to the
+    concept prompt; elsewhere the head-split input passes through; then to_out."""
+
+    def __init__(self, box, image_size):
+        self.box = box
+        self.image_size = image_size
+        self.concept = None   # [2, 77, D]: E(""), E(concept)
+
+    def __call__(self, attn, hidden_states, encoder_hidden_states=None, attention_mask=None, temb=None, **kwargs):
+        if encoder_hidden_states is None:   # attn1: the standard processor
+            q = attn.head_to_batch_dim(attn.to_q(hidden_states))
+            k = attn.head_to_batch_dim(attn.to_k(hidden_states))
+            v = attn.head_to_batch_dim(attn.to_v(hidden_states))
+            out = attn.batch_to_head_dim(torch.bmm(attn.get_attention_scores(q, k, None), v))
+            return attn.to_out[1](attn.to_out[0](out))
+        b, n, _ = hidden_states.shape
+        side = int(round(n ** 0.5))
+        query = attn.head_to_batch_dim(attn.to_q(hidden_states))
+        states = attn.head_to_batch_dim(hidden_states)
+        top, left, bottom, right = self.box
+        # min / max nonzero index of the box mask over the image size
+        r0 = int(top / self.image_size * side)
+        r1 = int((bottom - 1) / self.image_size * side)
+        c0 = int(left / self.image_size * side)
+        c1 = int((right - 1) / self.image_size * side)
+        key = attn.head_to_batch_dim(attn.to_k(self.concept))
+        value = attn.head_to_batch_dim(attn.to_v(self.concept))
+        q = query.reshape(query.shape[0], side, side, -1)
+        s = states.reshape(states.shape[0], side, side, -1).clone()
+        region = torch.einsum("bhwc,bnc->bhwn", q[:, r0:r1, c0:c1, :], key) * attn.scale
+        s[:, r0:r1, c0:c1, :] = torch.einsum("bhwn,bnc->bhwc", region.softmax(dim=-1), value)
+        out = attn.batch_to_head_dim(s.reshape(s.shape[0], side * side, -1))
+        return attn.to_out[1](attn.to_out[0](out))
+
+
+def bbox_postprocess(cross, self_attn, token, grid, size):
+    attention_maps = torch.pow(cross, 2)
+    m = (self_attn @ attention_maps).reshape(grid, grid, -1)[:, :, token]
+    image = 255 * m / m.max()
+    image = image.unsqueeze(-1).expand(*image.shape, 3).numpy().astype(np.uint8)
+    image = np.array(Image.fromarray(image).resize((size, size)))
+    resized = image[:, :, 0].copy()
+    normalized = (image / 255.0).sum(axis=2) / 3
+    normalized[normalized >= 0.5] = 1
+    normalized[normalized < 0.5] = 0
+    labels, count = ndimage.label(normalized)
+    sizes = ndimage.sum(normalized, labels, range(1, count + 1))
+    cleaned = np.copy(normalized)
+    cleaned[labels != np.argmax(sizes) + 1] = 0
+    return resized, cleaned
+
+
+def main():
+    tokenizer, text_encoder, unet, scheduler = load()
+    alphas = torch.sqrt(scheduler.alphas_cumprod)
+    sigmas = torch.sqrt(1 - scheduler.alphas_cumprod)
+    out = {}
+    with torch.no_grad():
+        e_null = embed(tokenizer, text_encoder, "")
+        e_src = embed(tokenizer, text_encoder, SOURCE_PROMPT)
+        e_tgt = embed(tokenizer, text_encoder, TARGET_PROMPT)
+        z_src = torch.randn(1, 4, 16, 16, generator=torch.Generator().manual_seed(1))
+        z_tgt = z_src + 0.3 * torch.randn(1, 4, 16, 16, generator=torch.Generator().manual_seed(2))
+        eps = torch.randn(1, 4, 16, 16, generator=torch.Generator().manual_seed(3))
+        out.update({"z_source": z_src, "z_target": z_tgt, "eps": eps})
+
+        # DDS: one call on [src_u, tgt_u, src_c, tgt_c]
+        t = T_DDS
+        zt_src = alphas[t] * z_src + sigmas[t] * eps
+        zt_tgt = alphas[t] * z_tgt + sigmas[t] * eps
+        e = unet(torch.cat([zt_src, zt_tgt, zt_src, zt_tgt]), torch.tensor([t] * 4),
+                 torch.cat([e_null, e_null, e_src, e_tgt])).sample
+        u_src, u_tgt, c_src, c_tgt = e.chunk(4)
+        g = (u_tgt + GUIDANCE * (c_tgt - u_tgt)) - (u_src + GUIDANCE * (c_src - u_src))
+        out["dds.grad"] = g
+        # SDS on the target latent with the target prompt
+        e = unet(torch.cat([zt_tgt, zt_tgt]), torch.tensor([t] * 2), torch.cat([e_null, e_tgt])).sample
+        out["sds.grad"] = cfg(e) - eps
+
+    z = z_tgt.clone().requires_grad_(True)
+    optimizer = torch.optim.SGD([z], lr=0.1)
+    loss = (z * out["dds.grad"]).sum() / (z.shape[2] * z.shape[3])
+    (2000 * loss).backward()
+    optimizer.step()
+    out["dds.updated"] = z.detach().clone()
+
+    with torch.no_grad():
+        processor = SECRProcessor(BOX, 32)
+        unet.set_attn_processor(processor)
+        t = T_SWAP
+        zt_src = alphas[t] * z_src + sigmas[t] * eps
+        zt_tgt = alphas[t] * z_tgt + sigmas[t] * eps
+        processor.concept = torch.cat([e_null, embed(tokenizer, text_encoder, SOURCE_CONCEPT)])
+        eps_src = cfg(unet(torch.cat([zt_src] * 2), torch.tensor([t] * 2), torch.cat([e_null, e_src])).sample)
+        processor.concept = torch.cat([e_null, embed(tokenizer, text_encoder, TARGET_CONCEPT)])
+        eps_tgt = cfg(unet(torch.cat([zt_tgt] * 2), torch.tensor([t] * 2), torch.cat([e_null, e_tgt])).sample)
+        mask = torch.zeros(32, 32)
+        mask[BOX[0]:BOX[2], BOX[1]:BOX[3]] = 1
+        mask = mask[::2, ::2]   # nearest 32 -> 16
+        out["swap.grad"] = mask * (eps_tgt - eps_src)
+        out["swap.grad_unmasked"] = eps_tgt - eps_src
+
+    # Auto bbox post-processing on synthetic attention (8x8 grid, 77 tokens, token 5).
+    rng = np.random.default_rng(0)
+    grid, size, token = 8, 64, 5
+    ys, xs = np.mgrid[0:grid, 0:grid]
+    masks = []
+    for p, (cy, cx) in enumerate([(3.0, 4.0), (3.5, 4.5), (2.5, 3.5)]):
+        cross = rng.random((grid * grid, 77)).astype(np.float32) * 0.02
+        blob = np.exp(-((ys - cy) ** 2 + (xs - cx) ** 2) / 3.0).reshape(-1)
+        cross[:, token] += blob.astype(np.float32) * 0.5
+        cross[grid * grid - 1, token] += 0.45   # a lone bright corner: removed by the component filter
+        cross /= cross.sum(axis=1, keepdims=True)
+        self_attn = rng.random((grid * grid, grid * grid)).astype(np.float32) ** 8
+        self_attn += np.eye(grid * grid, dtype=np.float32) * 4
+        self_attn /= self_attn.sum(axis=1, keepdims=True)
+        resized, cleaned = bbox_postprocess(torch.from_numpy(cross), torch.from_numpy(self_attn), token, grid, size)
+        out[f"bbox.cross{p}"] = torch.from_numpy(cross)
+        out[f"bbox.self{p}"] = torch.from_numpy(self_attn)
+        out[f"bbox.resized{p}"] = torch.from_numpy(resized.astype(np.float32))
+        out[f"bbox.mask{p}"] = torch.from_numpy(cleaned.astype(np.float32))
+        masks.append(cleaned)
+    union = np.zeros((size, size), dtype=bool)
+    for m in masks:
+        union = np.logical_or(union, m)
+    x, y = np.where(union != 0)
+    out["bbox.box"] = torch.tensor([x.min(), y.min(), x.max(), y.max()], dtype=torch.float32)
+
+    save_file({k: v.contiguous().float() for k, v in out.items()}, OUT, metadata={"script": SCRIPT})
+    print("wrote", OUT, os.path.getsize(OUT), "bytes")
+
+
+if __name__ == "__main__":
+    main()
