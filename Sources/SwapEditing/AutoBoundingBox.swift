@@ -43,10 +43,10 @@ public enum AutoBoundingBox {
     public static func tokenMap(crossAttention: Tensor, selfAttention: Tensor, token: Int, exponent: Float) throws -> [Float] {
         guard crossAttention.rank == 2, selfAttention.rank == 2, selfAttention.shape[0] == selfAttention.shape[1],
               selfAttention.shape[1] == crossAttention.shape[0] else {
-            throw TensorError("auto_bbox", "cross-attention \(formatShape(crossAttention.shape)) and self-attention \(formatShape(selfAttention.shape)) must be [N, L] and [N, N]")
+            throw EditingError("auto_bbox: cross-attention \(formatShape(crossAttention.shape)) and self-attention \(formatShape(selfAttention.shape)) must be [N, L] and [N, N]")
         }
         guard token >= 0, token < crossAttention.shape[1] else {
-            throw TensorError("auto_bbox", "token index \(token) outside 0..<\(crossAttention.shape[1])")
+            throw EditingError("auto_bbox: token index \(token) outside 0..<\(crossAttention.shape[1])")
         }
         let column = try crossAttention.sliced(axis: 1, start: token, end: token + 1).pow(exponent)
         return try selfAttention.matmul(column).scalars

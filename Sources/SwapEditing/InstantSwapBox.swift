@@ -14,7 +14,7 @@ public struct PixelBox: Sendable, Hashable, CustomStringConvertible {
     /// A box; throws when it is empty or negative.
     public init(top: Int, left: Int, bottom: Int, right: Int) throws {
         guard top >= 0, left >= 0, top < bottom, left < right else {
-            throw TensorError("box", "box rows \(top)..<\(bottom), columns \(left)..<\(right) must be non-empty and non-negative")
+            throw EditingError("box: box rows \(top)..<\(bottom), columns \(left)..<\(right) must be non-empty and non-negative")
         }
         (self.top, self.left, self.bottom, self.right) = (top, left, bottom, right)
     }
@@ -27,7 +27,7 @@ public struct PixelBox: Sendable, Hashable, CustomStringConvertible {
     /// Throws unless the box lies inside an image of `height`×`width` pixels.
     public func check(imageHeight height: Int, width: Int, _ op: String) throws {
         guard bottom <= height, right <= width else {
-            throw TensorError(op, "\(self) does not fit a \(width)x\(height) image")
+            throw EditingError("\(op): \(self) does not fit a \(width)x\(height) image")
         }
     }
 

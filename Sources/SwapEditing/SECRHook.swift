@@ -29,7 +29,7 @@ public final class SECRHook: AttentionHook {
     public init(box: PixelBox, imageHeight: Int, imageWidth: Int, concepts: [Int: Tensor], outside: SECROutside = .passthrough) throws {
         try box.check(imageHeight: imageHeight, width: imageWidth, "secr")
         for (branch, c) in concepts where c.rank != 3 || c.shape[0] != 2 {
-            throw TensorError("secr", "concept embeddings of branch \(branch) have shape \(formatShape(c.shape)), expected [2, 77, D]")
+            throw EditingError("secr: concept embeddings of branch \(branch) have shape \(formatShape(c.shape)), expected [2, 77, D]")
         }
         self.box = box
         self.imageHeight = imageHeight
@@ -45,7 +45,7 @@ public final class SECRHook: AttentionHook {
         let tokens = box.attentionTokens(imageHeight: imageHeight, imageWidth: imageWidth,
                                          gridHeight: call.height, gridWidth: call.width)
         guard call.input.shape[2] == call.layer.heads * call.layer.headDim else {
-            throw TensorError("secr", "\(call.layer.path): input width \(call.input.shape[2]) differs from the attention width \(call.layer.heads * call.layer.headDim)")
+            throw EditingError("secr: \(call.layer.path): input width \(call.input.shape[2]) differs from the attention width \(call.layer.heads * call.layer.headDim)")
         }
         // Per row: the outside part, then the box part from the concept keys and values.
         var perRow: [Tensor] = []

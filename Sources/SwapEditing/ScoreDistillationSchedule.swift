@@ -25,11 +25,11 @@ public struct DistillationSchedule: Sendable, Equatable {
     /// with `seed`: `torch.manual_seed(seed); torch.randint(low, high, (n,))`, sorted
     /// descending for `.sortedDescending`.
     public init(iterations: Int, low: Int, high: Int, sampling: TimestepSampling, ssgu: Int, seed: UInt64) throws {
-        guard iterations >= 0 else { throw TensorError("schedule", "iterations must be ≥ 0, got \(iterations)") }
+        guard iterations >= 0 else { throw EditingError("schedule: iterations must be ≥ 0, got \(iterations)") }
         guard low >= 0, low < high, high <= 1000 else {
-            throw TensorError("schedule", "timestep range \(low)..<\(high) must be a non-empty part of 0..<1000")
+            throw EditingError("schedule: timestep range \(low)..<\(high) must be a non-empty part of 0..<1000")
         }
-        guard ssgu >= 1 else { throw TensorError("schedule", "ssgu must be ≥ 1, got \(ssgu)") }
+        guard ssgu >= 1 else { throw EditingError("schedule: ssgu must be ≥ 1, got \(ssgu)") }
         var drawn = iterations == 0 ? [] : TorchGenerator(seed: seed).randint(low, high, [iterations])
         if sampling == .sortedDescending { drawn.sort(by: >) }
         timesteps = drawn
@@ -38,9 +38,9 @@ public struct DistillationSchedule: Sendable, Equatable {
 
     /// A schedule from explicit timesteps (tests, replays).
     public init(timesteps: [Int], ssgu: Int = 1) throws {
-        guard ssgu >= 1 else { throw TensorError("schedule", "ssgu must be ≥ 1, got \(ssgu)") }
+        guard ssgu >= 1 else { throw EditingError("schedule: ssgu must be ≥ 1, got \(ssgu)") }
         guard timesteps.allSatisfy({ $0 >= 0 && $0 < 1000 }) else {
-            throw TensorError("schedule", "timesteps must lie in 0..<1000")
+            throw EditingError("schedule: timesteps must lie in 0..<1000")
         }
         self.timesteps = timesteps
         self.ssgu = ssgu
@@ -84,7 +84,7 @@ public struct SurrogateSGD: Sendable, Equatable {
     /// `g·(lossScale/(h·w))` is formed first, then scaled by −lr and added.
     public func update(_ latent: Tensor, gradient: Tensor) throws -> Tensor {
         guard latent.rank == 4, latent.shape == gradient.shape else {
-            throw TensorError("distillation step", "latent \(formatShape(latent.shape)) and gradient \(formatShape(gradient.shape)) must be equal [B, C, h, w]")
+            throw EditingError("distillation step: latent \(formatShape(latent.shape)) and gradient \(formatShape(gradient.shape)) must be equal [B, C, h, w]")
         }
         let parameterGradient = gradient * (lossScale / Float(latent.shape[2] * latent.shape[3]))
         var result = latent

@@ -48,4 +48,10 @@ public enum GradMode {
     public static func withoutGradient<R>(_ body: () throws -> R) rethrows -> R {
         try $recording.withValue(false) { try body() }
     }
+
+    /// Runs `body` with recording switched on, also inside `withoutGradient` (a process that
+    /// needs gradients through a model, called from inference code).
+    public static func withGradient<R>(_ body: () throws -> R) rethrows -> R {
+        try $recording.withValue(true) { try body() }
+    }
 }
