@@ -18,8 +18,6 @@ public struct AutoBoxSettings: Sendable, Equatable {
     public var largestComponent = true
     /// Timesteps of the attention passes (`linspace(100, 500, 3)` sorted descending).
     public var timesteps: [Int] = [500, 300, 100]
-    /// Guidance scale of the passes' CFG batch (3 in get_bbox.sh; only attention is used).
-    public var guidanceScale: Float = 3
     /// Average over the conditional half only (the code averages both halves).
     public var conditionalOnly = false
 

@@ -194,7 +194,7 @@ public final class ScoreDistillation: ValueStateProcess {
         if anchor {
             try context.checkCancelled()
             predictor.beginStep(i)
-            g = try freshGradient(iteration: i, t: t)
+            g = try freshGradient(iteration: i, t: t, eps: noise(iteration: i, source: false))
             g = Self.zeroingNonFinite(g)
             if let mask { g = try g * mask }
         } else {
@@ -243,9 +243,9 @@ public final class ScoreDistillation: ValueStateProcess {
         return w
     }
 
-    /// The score gradient of iteration `i` at timestep `t` from the current latent.
-    func freshGradient(iteration i: Int, t: Int) throws -> Tensor {
-        let eps = noise(iteration: i, source: false)
+    /// The score gradient of iteration `i` at timestep `t` with noise `eps` from the current
+    /// latent (before masking).
+    func freshGradient(iteration i: Int, t: Int, eps: Tensor) throws -> Tensor {
         let z = state.latent
         let zt = try noised(z, eps, t)
         let s = settings.guidanceScale

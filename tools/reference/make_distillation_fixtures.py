@@ -14,6 +14,10 @@ by make_pipeline_fixtures.py), with the official codes' formulas written out in 
           the queries attend to [E(""), E(concept)], outside the result is the head-split
           normalised input), two batch-2 UNet calls, g = M_box * (eps_tgt - eps_src), M_box the
           32x32 box mask downsampled by nearest (pixel (2i, 2j) for this VAE's factor 2).
+  cds.*   The patch-contrastive loss of HyelinNAM/ContrastiveDenoisingScore utils/loss.py (CutLoss:
+          avg-pool p x p, F.normalize over channels, the sampled locations, PatchNCE with
+          tau 0.07 and -10 on the negatives' diagonal) on random 8x8x8 features, patch sizes [1, 2],
+          with given location ids; its value and gradient with respect to the current features.
   bbox.*  The post-processing of get_bbox.py on synthetic attention of an 8x8 grid (3 passes):
           A_c^2, A_s @ A_c, token column, 255 * m / max -> uint8 -> PIL resize (bicubic) to 64x64,
           /255 >= 0.5, scipy.ndimage.label largest component, union, box [min, max).
@@ -128,6 +132,29 @@ def bbox_postprocess(cross, self_attn, token, grid, size):
     return resized, cleaned
 
 
+def patch_nce(ref, trg, tau=0.07):
+    n = ref.shape[0]
+    ref = ref.detach()
+    l_pos = torch.bmm(ref.view(n, 1, -1), trg.view(n, -1, 1)).view(n, 1)
+    l_neg = torch.bmm(ref.view(1, n, -1), trg.view(1, n, -1).transpose(2, 1))
+    l_neg.masked_fill_(torch.eye(n, dtype=torch.bool)[None], -10.0)
+    logits = torch.cat((l_pos, l_neg.view(-1, n)), dim=1) / tau
+    return torch.nn.functional.cross_entropy(logits, torch.zeros(n, dtype=torch.long), reduction="none")
+
+
+def cut_loss(ref, trg, ids_by_patch, res=8):
+    loss = 0
+    r = ref.reshape(1, res, res, -1).permute(0, 3, 1, 2)
+    q = trg.reshape(1, res, res, -1).permute(0, 3, 1, 2)
+    for ps, ids in ids_by_patch:
+        rp = torch.nn.functional.avg_pool2d(r, ps) if ps > 1 else r
+        qp = torch.nn.functional.avg_pool2d(q, ps) if ps > 1 else q
+        rp = torch.nn.functional.normalize(rp, dim=1).permute(0, 2, 3, 1).flatten(1, 2)
+        qp = torch.nn.functional.normalize(qp, dim=1).permute(0, 2, 3, 1).flatten(1, 2)
+        loss = loss + patch_nce(rp[0, ids], qp[0, ids]).mean()
+    return loss
+
+
 def main():
     tokenizer, text_encoder, unet, scheduler = load()
     alphas = torch.sqrt(scheduler.alphas_cumprod)
@@ -177,6 +204,16 @@ def main():
         mask = mask[::2, ::2]   # nearest 32 -> 16
         out["swap.grad"] = mask * (eps_tgt - eps_src)
         out["swap.grad_unmasked"] = eps_tgt - eps_src
+
+    g = torch.Generator().manual_seed(4)
+    ref = torch.randn(1, 64, 8, generator=g)
+    cur = torch.randn(1, 64, 8, generator=g).requires_grad_(True)
+    ids1 = torch.randperm(64, generator=g)[:40]
+    ids2 = torch.randperm(16, generator=g)
+    loss = cut_loss(ref, cur, [(1, ids1), (2, ids2)])
+    loss.backward()
+    out.update({"cds.reference": ref, "cds.current": cur.detach(), "cds.ids1": ids1.float(), "cds.ids2": ids2.float(),
+                "cds.loss": loss.detach().reshape(1), "cds.grad": cur.grad})
 
     # Auto bbox post-processing on synthetic attention (8x8 grid, 77 tokens, token 5).
     rng = np.random.default_rng(0)
