@@ -142,12 +142,14 @@ public final class Session {
 }
 
 extension BuiltinRegistry {
-    /// Registers the runtime families: "tensor", "io", "image" and "model".
+    /// Registers the runtime families: "tensor", "io", "image", "model", "distillation" and "instantswap".
     public func registerRuntimeBuiltins(_ workspace: Workspace) {
         registerTensorCreationBuiltins(workspace)
         registerTensorOpBuiltins()
         registerIOBuiltins(workspace)
         registerImageBuiltins(workspace)
         registerModelBuiltins(workspace)
+        registerDistillationBuiltins(workspace)
+        registerInstantSwapBuiltins(workspace)
     }
 }
