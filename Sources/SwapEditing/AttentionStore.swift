@@ -174,3 +174,36 @@ public final class AttentionStore: StepAwareHook {
         selfSums.filter { $0.key.branch == branch }.sorted { $0.key.layer < $1.key.layer }.map(\.value)
     }
 }
+
+extension AttentionCaptureSettings {
+    /// The attention layers of a UNet configuration with their query grid side for a square
+    /// latent of side `latentSide`, in forward order, without loading weights (names and order
+    /// as ``UNet2DConditionModel/attentionLayers``): down block i runs at side >> i, the mid
+    /// block at side >> (n−1), up block i at side >> (n−1−i).
+    public static func unetLayers(config c: UNetConfig, latentSide: Int) -> [(info: AttentionLayerInfo, side: Int)] {
+        let n = c.blockOutChannels.count
+        var out: [(info: AttentionLayerInfo, side: Int)] = []
+        func add(_ place: AttentionPlace, block: Int, attentions: Int, level: Int, side: Int) {
+            let depth = c.transformerLayersPerBlock[level], heads = c.attentionHeads[level]
+            let channels = c.blockOutChannels[level]
+            for j in 0..<attentions {
+                for k in 0..<depth {
+                    let base = (place == .mid ? "mid" : "\(place.rawValue).\(block)") + ".attn.\(j)" + (depth > 1 ? ".t\(k)" : "")
+                    for kind in [AttentionKind.selfAttention, .crossAttention] {
+                        out.append((AttentionLayerInfo(path: base + "." + kind.rawValue, place: place, kind: kind, block: block,
+                                                       attention: j, transformerBlock: k, heads: heads, headDim: channels / heads,
+                                                       order: out.count), side))
+                    }
+                }
+            }
+        }
+        for i in 0..<n where c.downBlockTypes[i].hasPrefix("CrossAttn") {
+            add(.down, block: i, attentions: c.layersPerBlock[i], level: i, side: latentSide >> i)
+        }
+        if c.midBlockType.contains("CrossAttn") { add(.mid, block: 0, attentions: 1, level: n - 1, side: latentSide >> (n - 1)) }
+        for i in 0..<n where c.upBlockTypes[i].hasPrefix("CrossAttn") {
+            add(.up, block: i, attentions: c.layersPerBlock[n - 1 - i] + 1, level: n - 1 - i, side: latentSide >> (n - 1 - i))
+        }
+        return out
+    }
+}

@@ -25,6 +25,12 @@ public protocol Process: AnyObject {
     /// The total number of steps when known (samplers, inversions); nil for open-ended
     /// processes (score distillation until the user stops).
     var totalSteps: Int? { get }
+    /// The diffusion timestep the process is at (the next UNet evaluation), when it has one;
+    /// `run(p, until: t)` stops once this reaches `t`.
+    var timestep: Double? { get }
+    /// True when ``timestep`` decreases as the process advances (sampling; the default), false
+    /// when it increases (inversion).
+    var timestepsDescend: Bool { get }
     /// True when no further step can run.
     var isDone: Bool { get }
     /// Runs one step. Must either complete the step or throw leaving observable state
@@ -85,6 +91,9 @@ extension ValueStateProcess {
 }
 
 extension Process {
+    public var timestep: Double? { nil }
+    public var timestepsDescend: Bool { true }
+
     /// Default one-line position: `sampler step 3/50`.
     public var progressSummary: String {
         "\(kindName) step \(index)" + (totalSteps.map { "/\($0)" } ?? "")
@@ -137,6 +146,19 @@ extension Process {
             context.progress.update(self)
         }
         return ran
+    }
+
+    /// Runs until the process's ``timestep`` reaches `target` (at or below it for a process
+    /// whose timesteps descend, such as a sampler; at or above it for an inversion), or it is done.
+    @discardableResult
+    public func run(_ context: RunContext, untilTimestep target: Double) throws -> Int {
+        guard timestep != nil else {
+            throw EditingError("\(kindName): run(until: t) needs a process that is at a timestep" + (isDone ? " (it has finished)" : ""))
+        }
+        return try run(context) {
+            guard let t = self.timestep else { return true }
+            return self.timestepsDescend ? t <= target : t >= target
+        }
     }
 
     /// Rewinds `count` steps (1 = undo the last step) by restoring the snapshot taken before
