@@ -142,7 +142,7 @@ public final class Session {
 }
 
 extension BuiltinRegistry {
-    /// Registers the runtime families: "tensor", "io", "image", "model", "distillation" and "instantswap".
+    /// Registers the runtime families: "tensor", "io", "image", "model", "distillation", "instantswap" and "concepts".
     public func registerRuntimeBuiltins(_ workspace: Workspace) {
         registerTensorCreationBuiltins(workspace)
         registerTensorOpBuiltins()
@@ -151,5 +151,6 @@ extension BuiltinRegistry {
         registerModelBuiltins(workspace)
         registerDistillationBuiltins(workspace)
         registerInstantSwapBuiltins(workspace)
+        registerConceptBuiltins(workspace)
     }
 }

@@ -18,6 +18,11 @@ by make_pipeline_fixtures.py), with the official codes' formulas written out in 
           avg-pool p x p, F.normalize over channels, the sampled locations, PatchNCE with
           tau 0.07 and -10 on the negatives' diagonal) on random 8x8x8 features, patch sizes [1, 2],
           with given location ids; its value and gradient with respect to the current features.
+  ti.*    Textual inversion: diffusers `load_textual_inversion` of a learned_embeds.safetensors
+          ({"<tiny-cup>": [16]}) and of an A1111 file (emb_params [2, 16], token "<two>"), then
+          the prompt embeddings of prompts using them; and the gradient of the training loss
+          mean((unet(z_t, 600, c) - eps)^2) with respect to a new token's row (initialised from
+          "toy"), as examples/textual_inversion/textual_inversion.py computes it.
   bbox.*  The post-processing of get_bbox.py on synthetic attention of an 8x8 grid (3 passes):
           A_c^2, A_s @ A_c, token column, 255 * m / max -> uint8 -> PIL resize (bicubic) to 64x64,
           /255 >= 0.5, scipy.ndimage.label largest component, union, box [min, max).
@@ -214,6 +219,46 @@ def main():
     loss.backward()
     out.update({"cds.reference": ref, "cds.current": cur.detach(), "cds.ids1": ids1.float(), "cds.ids2": ids2.float(),
                 "cds.loss": loss.detach().reshape(1), "cds.grad": cur.grad})
+
+    # Textual inversion: loading (diffusers pipeline loader) and the training gradient.
+    from diffusers import StableDiffusionPipeline
+    tmp = tempfile.mkdtemp()
+    shutil.copytree(SD1, os.path.join(tmp, "sd1"))
+    write_vocab_and_merges(os.path.join(tmp, "sd1", "tokenizer"))
+    pipe = StableDiffusionPipeline.from_pretrained(os.path.join(tmp, "sd1"), safety_checker=None, requires_safety_checker=False)
+    g = torch.Generator().manual_seed(5)
+    single, double = torch.randn(16, generator=g), torch.randn(2, 16, generator=g)
+    save_file({"<tiny-cup>": single}, os.path.join(tmp, "learned_embeds.safetensors"))
+    save_file({"emb_params": double}, os.path.join(tmp, "a1111.safetensors"))
+    out.update({"ti.single": single, "ti.double": double})
+    pipe.load_textual_inversion(os.path.join(tmp, "learned_embeds.safetensors"))
+    pipe.load_textual_inversion(os.path.join(tmp, "a1111.safetensors"), token="<two>")
+    for k, prompt in enumerate(["a <tiny-cup> on a table", "two <two> and a <tiny-cup>"]):
+        prompt = pipe.maybe_convert_prompt(prompt, pipe.tokenizer)
+        ids = pipe.tokenizer([prompt], padding="max_length", max_length=77, truncation=True, return_tensors="pt").input_ids
+        with torch.no_grad():
+            out[f"ti.ids{k}"] = ids[0].float()
+            out[f"ti.embeds{k}"] = pipe.text_encoder(ids).last_hidden_state
+    # training gradient of a fresh token initialised from "toy"
+    tokenizer.add_tokens(["<tiny>"])
+    text_encoder.resize_token_embeddings(len(tokenizer))
+    new_id = tokenizer.convert_tokens_to_ids("<tiny>")
+    init_id = tokenizer.encode("toy", add_special_tokens=False)[0]
+    with torch.no_grad():
+        text_encoder.get_input_embeddings().weight[new_id] = text_encoder.get_input_embeddings().weight[init_id]
+    from diffusers.models.attention_processor import AttnProcessor
+    unet.set_attn_processor(AttnProcessor())
+    weight = text_encoder.get_input_embeddings().weight
+    weight.requires_grad_(True)
+    ids = tokenizer(["a photo of a <tiny>"], padding="max_length", max_length=77, return_tensors="pt").input_ids
+    t = 600
+    noisy = scheduler.add_noise(z_src, eps, torch.tensor([t]))
+    pred = unet(noisy, torch.tensor([t]), text_encoder(ids).last_hidden_state).sample
+    loss = torch.nn.functional.mse_loss(pred.float(), eps.float(), reduction="mean")
+    loss.backward()
+    out["ti.loss"] = loss.detach().reshape(1)
+    out["ti.grad"] = weight.grad[new_id].clone()
+    shutil.rmtree(tmp)
 
     # Auto bbox post-processing on synthetic attention (8x8 grid, 77 tokens, token 5).
     rng = np.random.default_rng(0)
