@@ -182,7 +182,7 @@ extension AttentionStore {
 }
 
 /// `0-49`, `3, 7`, `none`.
-func describeSteps(_ steps: [Int]) -> String {
+public func describeSteps(_ steps: [Int]) -> String {
     guard let first = steps.first, let last = steps.last else { return "none" }
     if steps.count == last - first + 1 { return first == last ? "\(first)" : "\(first)-\(last)" }
     return steps.map(String.init).joined(separator: ", ")

@@ -207,3 +207,15 @@ extension AttentionCaptureSettings {
         return out
     }
 }
+
+/// A process that captures attention: `attention(p, ...)`, `attention_grid(p)` and
+/// `tokens(p)` work on any process conforming to it (sampler, P2P pair, ...).
+public protocol AttentionCapturing: Process {
+    /// The store (nil when capture is off).
+    var attention: AttentionStore? { get }
+    /// The tokenizer of the prompts (for words and token pieces).
+    var tokenizer: CLIPTokenizer { get }
+    /// The prompt of an edit branch (0: the sampler's prompt, or P2P's source), nil when the
+    /// process has no such branch.
+    func prompt(branch: Int) -> String?
+}

@@ -49,7 +49,7 @@ public struct SamplerSettings: Sendable {
 /// `back` is exact. Between steps the latent, the prompt, the negative prompt and the guidance
 /// may be changed; the next step uses them. Stepping one step at a time is bit-identical to
 /// running, because a step is a pure function of the state.
-public final class Sampler: ValueStateProcess {
+public final class Sampler: ValueStateProcess, AttentionCapturing {
     public struct State {
         /// The latent the next step starts from (at ``Sampler/timestep``).
         public var latent: Tensor
@@ -161,6 +161,8 @@ public final class Sampler: ValueStateProcess {
     public var timestep: Double? { isDone ? nil : Double(scheduler.timesteps[state.index]) }
     /// The attention store (nil when capture is off).
     public var attention: AttentionStore? { predictor.capture }
+    public var tokenizer: CLIPTokenizer { pipeline.model.tokenizer }
+    public func prompt(branch: Int) -> String? { branch == 0 ? state.prompt : nil }
 
     public var progressSummary: String {
         "\(kindName) step \(state.index)/\(scheduler.stepCount)" + (timestep.map { "  t=\(formatTimestep($0))" } ?? "  done")
@@ -227,14 +229,20 @@ public final class Sampler: ValueStateProcess {
 
     /// `Key: value` pairs describing this run, for an output image's `parameters` chunk.
     public var parameters: [(String, String)] {
-        var pairs: [(String, String)] = [("Model", pipeline.model.source), ("Prompt", state.prompt)]
+        var pairs: [(String, String)] = [("Model", modelName(pipeline.model)), ("Prompt", state.prompt)]
         if !state.negative.isEmpty { pairs.append(("Negative prompt", state.negative)) }
         pairs += [("Steps", "\(scheduler.stepCount)"), ("Sampler", settings.schedulerName),
-                  ("CFG scale", formatFloat(state.guidance)), ("Process seed", "\(settings.seed)"),
+                  ("CFG scale", formatFloat(state.guidance)), ("Noise seed", "\(settings.seed)"),
                   ("Step", "\(state.index)/\(scheduler.stepCount)")]
         if startIndex > 0 { pairs.append(("Start step", "\(startIndex)")) }
         return pairs
     }
+}
+
+/// The model's folder or file name (not its full path, which differs between machines).
+public func modelName(_ model: StableDiffusion) -> String {
+    let name = model.source.split(separator: "/").last.map(String.init) ?? model.source
+    return name.isEmpty ? model.source : name
 }
 
 /// `981`, `500.5`.

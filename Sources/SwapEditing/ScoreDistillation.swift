@@ -178,6 +178,10 @@ public final class ScoreDistillation: ValueStateProcess {
     public var index: Int { state.index }
     public var totalSteps: Int? { settings.iterations }
     public var isDone: Bool { state.index >= settings.iterations }
+    /// The timestep the next iteration draws (nil when done).
+    public var timestep: Double? { isDone ? nil : Double(schedule.timesteps[state.index]) }
+    /// Only InstantSwap's sorted schedule descends.
+    public var timestepsDescend: Bool { settings.sampling == .sortedDescending }
 
     public var progressSummary: String {
         var text = "\(kindName) step \(index)/\(settings.iterations)"

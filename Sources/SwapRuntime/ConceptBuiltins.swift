@@ -53,12 +53,11 @@ extension BuiltinRegistry {
             let seed = try args.int("seed")
             guard seed >= 0 else { throw HostError("learn_token: seed must be ≥ 0") }
             settings.seed = UInt64(seed)
-            return try DistillationSupport.engine("learn_token") {
-                let process = try TokenLearning(model: m, latents: latents, token: try args.string("token"), initializer: try args.string("init"),
-                                                settings: settings)
-                try process.run(RunContext(progress: ProgressReporter.standardError(), isCancelled: { (try? ctx.checkCancelled()) == nil }))
-                return .host(ModelValue(try process.learnedModel()))
+            let process = try DistillationSupport.engine("learn_token") {
+                try TokenLearning(model: m, latents: latents, token: try args.string("token"), initializer: try args.string("init"), settings: settings)
             }
+            try ProcessBuiltins.drive("learn_token") { try process.run(ProcessBuiltins.context(ws, ctx)) }
+            return .host(ModelValue(try DistillationSupport.engine("learn_token") { try process.learnedModel() }))
         }
     }
 }

@@ -59,11 +59,11 @@ extension BuiltinRegistry {
         s.sigmaExponent = Float(try args.number("sigma_exp"))
     }
 
-    /// Registers `sds`, `dds`, `cds`, the stepping verbs `step`, `run`, `back`, and `plot`.
+    /// Registers `sds`, `dds`, `cds` (stepped with the process verbs) and `plot`.
     func registerDistillationBuiltins(_ ws: Workspace) {
         let sharedOptions = Self.distillationOptions
 
-        func make(_ op: String, _ method: DistillationMethod, _ args: BoundArguments,
+        func make(_ op: String, _ method: DistillationMethod, _ args: BoundArguments, _ ctx: CallContext,
                   configure: (inout DistillationSettings) throws -> Void = { _ in }) throws -> Value {
             let m = try DistillationSupport.model(args["model"], op)
             let source = try DistillationSupport.latent(args["source"], model: m, op)
@@ -73,14 +73,19 @@ extension BuiltinRegistry {
             return try DistillationSupport.engine(op) {
                 let embed = { (text: String) in try m.textEncoder.promptEmbeddings([m.tokenizer.encode(text)]) }
                 let prompts: DistillationPrompts
+                let described: [(String, String)]
                 if method == .sds {
-                    prompts = DistillationPrompts(null: try embed(""), source: nil, target: try embed(try args.string("prompt")))
+                    let prompt = try args.string("prompt")
+                    prompts = DistillationPrompts(null: try embed(""), source: nil, target: try embed(prompt))
+                    described = [("Prompt", prompt)]
                 } else {
-                    prompts = DistillationPrompts(null: try embed(""), source: try embed(try args.string("source_prompt")),
-                                                  target: try embed(try args.string("target_prompt")))
+                    let (sp, tp) = (try args.string("source_prompt"), try args.string("target_prompt"))
+                    prompts = DistillationPrompts(null: try embed(""), source: try embed(sp), target: try embed(tp))
+                    described = [("Source prompt", sp), ("Target prompt", tp)]
                 }
                 let process = try ScoreDistillation(predictor: NoisePredictor(model: m), source: source, prompts: prompts, settings: settings)
-                return .host(DistillationValue(process, model: m))
+                return .host(DistillationValue.make(process, model: m, workspace: ws, context: ctx,
+                                                    parameters: [("Model", m.source)] + described))
             }
         }
 
@@ -89,15 +94,15 @@ extension BuiltinRegistry {
         register("sds", family: "distillation",
                  params: head + [BuiltinParam("prompt", .string, doc: "the target prompt y")] + sharedOptions,
                  doc: "Score Distillation Sampling as a steppable process over the source's latent: each iteration g = w(t)·(ε̂(z_t; y) − ε), z ← z − lr·2000/(h·w)·g (official editing code: t in 50..949 i.i.d., CFG 7.5, w = 1, 200 iterations). Blurs the whole image — compare with dds.",
-                 example: "p = sds(m, source: img, prompt: \"a green square\", iterations: 20); run(p); p.image") { args, _ in
-            try make("sds", .sds, args)
+                 example: "p = sds(m, source: img, prompt: \"a green square\", iterations: 20); run(p); p.image") { args, ctx in
+            try make("sds", .sds, args, ctx)
         }
         let pair = [BuiltinParam("source_prompt", .string, doc: "ỹ, describing the source"),
                     BuiltinParam("target_prompt", .string, doc: "y, describing the edit")]
         register("dds", family: "distillation", params: head + pair + sharedOptions,
                  doc: "Delta Denoising Score as a steppable process: each iteration draws t and ε once for both branches and follows g = ε̂(ẑ_t; y) − ε̂(z̃_t; ỹ) from one UNet call on [src_u, tgt_u, src_c, tgt_c] (official: t 50..949 i.i.d., CFG 7.5, SGD lr 0.1 on 2000·Σ(ẑ⊙g)/(h·w), 200 iterations). `ssgu: k` reuses each gradient for k iterations.",
-                 example: "p = dds(m, source: img, source_prompt: \"a red circle\", target_prompt: \"a green square\", ssgu: 5)") { args, _ in
-            try make("dds", .dds, args)
+                 example: "p = dds(m, source: img, source_prompt: \"a red circle\", target_prompt: \"a green square\", ssgu: 5)") { args, ctx in
+            try make("dds", .dds, args, ctx)
         }
         register("cds", family: "distillation",
                  params: head + pair + sharedOptions + [
@@ -105,46 +110,11 @@ extension BuiltinRegistry {
                     BuiltinParam("patches", .integer, default: .number(256), doc: "locations sampled per layer and patch size"),
                  ],
                  doc: "Contrastive Denoising Score: DDS plus a PatchNCE loss between the decoder self-attention features of the source and target branches (patch sizes 1 and 2, τ 0.07), backpropagated through the UNet (2 UNet calls per iteration).",
-                 example: "p = cds(m, source: img, source_prompt: \"a cat\", target_prompt: \"a dog\", iterations: 10)") { args, _ in
-            try make("cds", .cds, args) { s in
+                 example: "p = cds(m, source: img, source_prompt: \"a cat\", target_prompt: \"a dog\", iterations: 10)") { args, ctx in
+            try make("cds", .cds, args, ctx) { s in
                 s.cutWeight = Float(try args.number("cut_weight"))
                 s.patchCount = try args.int("patches")
             }
-        }
-
-        // MARK: Stepping verbs
-        func process(_ v: Value, _ op: String) throws -> DistillationValue {
-            guard case .host(let h as DistillationValue) = v else {
-                throw HostError("\(op): expected a process (dds, sds, cds, instantswap), got \(v.typeName)")
-            }
-            return h
-        }
-        func context(_ ctx: CallContext) -> RunContext {
-            RunContext(progress: ProgressReporter.standardError(), isCancelled: { (try? ctx.checkCancelled()) == nil })
-        }
-        register("step", family: "distillation",
-                 params: [BuiltinParam("process", .host(["distillation"])), BuiltinParam("n", .integer, default: .number(1), doc: "iterations to run")],
-                 doc: "Runs n iterations of a process (stopping at its end) and returns it.",
-                 example: "step(p); print(p.t, p.grad_norm)") { args, ctx in
-            let p = try process(args["process"], "step")
-            try DistillationSupport.engine("step") { _ = try p.process.advance(try args.int("n"), context(ctx)) }
-            return args["process"]
-        }
-        register("run", family: "distillation",
-                 params: [BuiltinParam("process", .host(["distillation"]))],
-                 doc: "Runs a process to its end (Ctrl-C stops it between iterations, keeping the iterations done) and returns it.",
-                 example: "run(p); p.image") { args, ctx in
-            let p = try process(args["process"], "run")
-            try DistillationSupport.engine("run") { _ = try p.process.run(context(ctx)) }
-            return args["process"]
-        }
-        register("back", family: "distillation",
-                 params: [BuiltinParam("process", .host(["distillation"])), BuiltinParam("n", .integer, default: .number(1), doc: "iterations to undo")],
-                 doc: "Undoes the last n iterations (the latent, gradient and trace return to their earlier state).",
-                 example: "back(p, 3)") { args, _ in
-            let p = try process(args["process"], "back")
-            try DistillationSupport.engine("back") { try p.process.back(try args.int("n")) }
-            return args["process"]
         }
 
         register("plot", family: "distillation",

@@ -42,6 +42,12 @@ enum ImageBuiltins {
         }
     }
 
+    /// The attention map inside a value, if it is one.
+    static func attentionMap(_ v: Value) -> AttentionMapValue? {
+        if case .host(let h as AttentionMapValue) = v { return h }
+        return nil
+    }
+
     /// The image inside an image value.
     static func image(_ v: Value, _ op: String, _ name: String) throws -> Image {
         if case .host(let h) = v, let i = h as? ImageValue { return i.image }
@@ -99,6 +105,7 @@ extension BuiltinRegistry {
     /// Registers `to_image`, `heatmap`, `overlay` and `grid`.
     func registerImageBuiltins(_ ws: Workspace) {
         let t = ParamKind.host(["tensor"])
+        let mapKinds = ParamKind.host(["tensor", "attention"])
         register("to_image", family: "image",
                  params: [BuiltinParam("x", t, doc: "[H, W] (gray), [C, H, W] or [1, C, H, W], C = 1...4"),
                           BuiltinParam("range", default: .list([.number(0), .number(1)]),
@@ -110,23 +117,24 @@ extension BuiltinRegistry {
             return try ws.publish(image, builtin: "to_image", context: ctx)
         }
         register("heatmap", family: "image",
-                 params: [BuiltinParam("map", t, doc: "[H, W] or [1, 1, H, W]"),
+                 params: [BuiltinParam("map", mapKinds, doc: "[H, W] or [1, 1, H, W], or an attention map"),
                           BuiltinParam("colormap", .string, default: .string("viridis"),
                                        doc: Colormap.allCases.map(\.rawValue).joined(separator: ", ")),
-                          BuiltinParam("size", default: .nil, doc: "enlarge (nearest neighbour) to an integer or [height, width]"),
+                          BuiltinParam("size", default: .nil, doc: "enlarge (nearest neighbour) to an integer or [height, width] (attention maps: 256 by default)"),
                           BuiltinParam("normalize", .bool, default: .bool(true), doc: "min–max normalise first; else clamp to [0, 1]")],
                  doc: "A colour image of a 2-D map (attention, saliency), min–max normalised, and written as a PNG.",
                  example: "h = heatmap(probs[:, 0].reshape([8, 8]), size: 128)") { args, ctx in
             let map = try ImageBuiltins.heatmap(args["map"], "heatmap", "map")
             let cmap = try ImageBuiltins.colormap(args["colormap"], "heatmap")
-            let size = args.isNil("size") ? nil : try TensorOps.size(args["size"], "heatmap")
+            let attention = ImageBuiltins.attentionMap(args["map"])
+            let size = args.isNil("size") ? (attention == nil ? nil : (256, 256)) : try TensorOps.size(args["size"], "heatmap")
             let normalize = args["normalize"].equals(.bool(true))
             let image = try ImageBuiltins.colored(map, colormap: cmap, normalize: normalize, size: size)
-            return try ws.publish(image, builtin: "heatmap", context: ctx)
+            return try ws.publish(image, builtin: "heatmap", context: ctx, extra: attention?.parameters ?? [])
         }
         register("overlay", family: "image",
                  params: [BuiltinParam("image", doc: "an image (from to_image, load_image, ...)"),
-                          BuiltinParam("map", t, doc: "[H, W] or [1, 1, H, W]"),
+                          BuiltinParam("map", mapKinds, doc: "[H, W] or [1, 1, H, W], or an attention map"),
                           BuiltinParam("alpha", .number, default: .number(0.5), doc: "weight of the colour, 0...1"),
                           BuiltinParam("colormap", .string, default: .string("jet"))],
                  doc: "Blends a colour-mapped 2-D map over an image (the map is normalised and resized bilinearly to the image), and writes it as a PNG.",
@@ -142,7 +150,8 @@ extension BuiltinRegistry {
             } catch {
                 throw HostError("overlay: \(error)")
             }
-            return try ws.publish(blended, builtin: "overlay", context: ctx)
+            return try ws.publish(blended, builtin: "overlay", context: ctx,
+                                  extra: ImageBuiltins.attentionMap(args["map"])?.parameters ?? [])
         }
         register("grid", family: "image",
                  params: [BuiltinParam("images", .list, doc: "a list of images"),

@@ -163,7 +163,7 @@ extension BuiltinRegistry {
                           BuiltinParam("secr_outside", .string, default: .string("passthrough"), doc: "\"passthrough\" (official) or \"prompt\" (cross-attention to the full prompt outside the box)"),
                          ] + Self.distillationOptions,
                  doc: "InstantSwap as a steppable process: DDS with BGM (gradient zeroed outside the box), SECR (box queries attend to the concept prompts) and SSGU (k = 5), 550 iterations over sorted timesteps in 100..899, seed 42. Swap several concepts by chaining: source: previous.latent.",
-                 example: "p = instantswap(m, source: img, source_prompt: \"a red circle\", target_prompt: \"a green square\", source_concept: \"circle\", target_concept: \"square\"); run(p); draw_box(p.image, p.box)") { args, _ in
+                 example: "p = instantswap(m, source: img, source_prompt: \"a red circle\", target_prompt: \"a green square\", source_concept: \"circle\", target_concept: \"square\"); run(p); draw_box(p.image, p.box)") { args, ctx in
             let m = try DistillationSupport.model(args["model"], "instantswap")
             let source = try DistillationSupport.latent(args["source"], model: m, "instantswap")
             let f = m.vaeScaleFactor
@@ -216,7 +216,9 @@ extension BuiltinRegistry {
                 let process = try InstantSwap.makeProcess(predictor: NoisePredictor(model: m), source: source, imageHeight: size.height,
                                                           imageWidth: size.width, prompts: prompts, box: chosen.box, parts: parts,
                                                           settings: settings)
-                return .host(DistillationValue(process, model: m, box: chosen))
+                return .host(DistillationValue.make(process, model: m, box: chosen, workspace: ws, context: ctx,
+                                                    parameters: [("Model", m.source), ("Source prompt", sourcePrompt),
+                                                                 ("Source concept", sourceConcept), ("Box", chosen.summary)]))
             }
         }
     }

@@ -142,13 +142,17 @@ public final class Session {
 }
 
 extension BuiltinRegistry {
-    /// Registers the runtime families: "tensor", "io", "image", "model", "distillation", "instantswap" and "concepts".
+    /// Registers the runtime families: "tensor", "io", "image", "model", "process", "sampling",
+    /// "attention", "distillation", "instantswap" and "concepts".
     public func registerRuntimeBuiltins(_ workspace: Workspace) {
         registerTensorCreationBuiltins(workspace)
         registerTensorOpBuiltins()
         registerIOBuiltins(workspace)
         registerImageBuiltins(workspace)
         registerModelBuiltins(workspace)
+        registerProcessBuiltins(workspace)
+        registerSamplerBuiltins(workspace)
+        registerAttentionBuiltins(workspace)
         registerDistillationBuiltins(workspace)
         registerInstantSwapBuiltins(workspace)
         registerConceptBuiltins(workspace)

@@ -93,6 +93,7 @@ enum Convert {
     /// The tensor inside a tensor value.
     static func tensor(_ v: Value, _ op: String, _ name: String) throws -> Tensor {
         if case .host(let h) = v, let t = h as? TensorValue { return t.tensor }
+        if case .host(let h) = v, let a = h as? AttentionMapValue { return a.map.values }
         throw HostError("\(op): '\(name)' must be a tensor, got \(v.typeName)")
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import SwapEditing
 import SwapIO
 import SwapLang
 import SwapTensor
@@ -21,6 +22,10 @@ public final class Workspace {
     public var scriptFolder: String?
     /// Every file written so far, in order.
     public private(set) var writtenFiles: [String] = []
+
+    /// Makes the progress reporter of each `run` of a process (default: one line on standard
+    /// error, redrawn in place on a terminal), so standard output stays deterministic.
+    public var makeProgressReporter: () -> ProgressReporter = { ProgressReporter.standardError() }
 
     private var sources: [String: [String]] = [:]
     private var cells: [String: [Cell]] = [:]
@@ -130,11 +135,11 @@ public final class Workspace {
     /// Gives a freshly made image its `parameters`, writes it under the output folder and
     /// returns the image value (which remembers where it was written).
     /// The image is first rounded to the 8-bit grid, so the value equals what the file holds.
-    func publish(_ image: Image, builtin: String, context: CallContext) throws -> Value {
+    func publish(_ image: Image, builtin: String, context: CallContext, extra: [(String, String)] = []) throws -> Value {
         var made = image.mapSamples { x in x.isNaN ? 0 : (Swift.min(Swift.max(x, 0), 1) * 255).rounded() / 255 }
         made.metadata.removeAll { $0.key == "parameters" }
         let text = parameters(builtin: builtin, at: context.location,
-                              extra: [("Size", "\(image.width)x\(image.height)")])
+                              extra: extra + [("Size", "\(image.width)x\(image.height)")])
         made.metadata.insert((key: "parameters", value: text), at: 0)
         let path = try resolveOutput(nextImageName(builtin: builtin, at: context.location), builtin)
         try writePNG(made, to: path, builtin, context: context)
