@@ -11,8 +11,19 @@ import SwapTensor
 // examples/textual_inversion/textual_inversion.py).
 
 extension BuiltinRegistry {
-    /// Registers `load_textual_inversion`, `token_embedding` and `learn_token`.
+    /// Registers `load_textual_inversion`, `token_embedding`, `learn_token` and `load_lora`.
     func registerConceptBuiltins(_ ws: Workspace) {
+        register("load_lora", family: "concepts",
+                 params: [BuiltinParam("model", .host(["model"])), BuiltinParam("path", .string, doc: "a LoRA .safetensors file (diffusers/PEFT or kohya keys)"),
+                          BuiltinParam("scale", .number, default: .number(1), doc: "the LoRA scale (diffusers' set_adapters weight / fuse_lora lora_scale)")],
+                 doc: "A copy of the model with LoRA weights merged into the UNet's attention projections (W + scale·alpha/rank·up·down); text-encoder and non-attention LoRA weights are reported as unsupported.",
+                 example: "m2 = load_lora(m, \"loras/my_style.safetensors\", scale: 0.8)") { args, _ in
+            let m = try DistillationSupport.model(args["model"], "load_lora")
+            let path = ws.resolveInput(try args.string("path"))
+            let scale = try args.number("scale")
+            guard scale.isFinite else { throw HostError("load_lora: scale must be finite") }
+            return try DistillationSupport.engine("load_lora") { .host(ModelValue(try m.addingLoRA(contentsOf: path, scale: Float(scale)))) }
+        }
         register("load_textual_inversion", family: "concepts",
                  params: [BuiltinParam("model", .host(["model"])), BuiltinParam("path", .string, doc: "a .safetensors embedding"),
                           BuiltinParam("token", default: .nil, doc: "the token to use (required for A1111 files; default: the file's)")],

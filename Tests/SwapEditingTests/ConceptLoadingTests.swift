@@ -65,3 +65,33 @@ struct ConceptLoadingTests {
         #expect(try learned.textEncoder.tokenEmbedding.sliced(axis: 0, start: id, end: id + 1).scalars == learning.state.vector.scalars)
     }
 }
+
+/// LoRA merged into the UNet against diffusers `load_lora_weights` + `set_adapters` (peft
+/// 0.21.2): kohya keys at scale 0.7 and PEFT keys at scale 1 give the reference UNet outputs
+/// within 2e-5 (outputs differ from the LoRA-free UNet by up to 0.42).
+struct LoRALoadingTests {
+    @Test func kohyaAndPeftMatchDiffusers() throws {
+        let base = try DistillationFixtures.model.get()
+        let all = try DistillationFixtures.reference.get()
+        let kohya = Dictionary(uniqueKeysWithValues: all.filter { $0.key.hasPrefix("lora.kohya/") }.map { (String($0.key.dropFirst(11)), $0.value) })
+        var peft: [String: Tensor] = [:]
+        for (k, v) in kohya where !k.hasSuffix(".alpha") {
+            let module = String(k.split(separator: ".")[0].dropFirst("lora_unet_".count))
+            let name = try #require(LoRA.moduleNames(base.unet).keys.first { $0.replacingOccurrences(of: ".", with: "_") == module })
+            peft["unet.\(name).\(k.hasSuffix("lora_down.weight") ? "lora_A" : "lora_B").weight"] = v
+        }
+        let z = try DistillationFixtures.tensor("z_source"), eps = try DistillationFixtures.tensor("eps")
+        let embed = try base.textEncoder.promptEmbeddings([base.tokenizer.encode("a red circle")])
+        let zt = try ScoreDistillationTests.dds().0.noised(z, eps, 500)   // α_500·z + σ_500·ε, as the reference
+        func output(_ m: StableDiffusion) throws -> Tensor { try m.unet(zt, timestep: 500, encoderHiddenStates: embed) }
+        #expect(DistillationFixtures.maxAbs(try output(base), try DistillationFixtures.tensor("lora.out_none")) <= 2e-5)
+        for (name, tensors, scale) in [("kohya", kohya, Float(0.7)), ("peft", peft, Float(1))] {
+            let m = try base.addingLoRA(LoRA.updates(tensors, unet: base.unet), scale: scale)
+            let err = DistillationFixtures.maxAbs(try output(m), try DistillationFixtures.tensor("lora.out_\(name)"))
+            #expect(err <= 2e-5, "\(name): max abs error \(err)")
+        }
+        #expect(throws: (any Error).self) {
+            try LoRA.updates(["lora_te_text_model_encoder_layers_0_self_attn_q_proj.lora_down.weight": Tensor(zeros: [4, 16])], unet: base.unet)
+        }
+    }
+}

@@ -23,6 +23,12 @@ by make_pipeline_fixtures.py), with the official codes' formulas written out in 
           the prompt embeddings of prompts using them; and the gradient of the training loss
           mean((unet(z_t, 600, c) - eps)^2) with respect to a new token's row (initialised from
           "toy"), as examples/textual_inversion/textual_inversion.py computes it.
+  lora.*  LoRA on the UNet's attention projections: random rank-4 factors for every to_q/to_k/
+          to_v/to_out.0, saved in the kohya layout (lora_unet_..., alpha 2) and the diffusers/PEFT
+          layout (unet....lora_A/lora_B), each loaded with `pipe.load_lora_weights` (peft 0.21.2)
+          and applied with `set_adapters` (kohya at scale 0.7, PEFT at 1); the UNet output for the
+          DDS inputs (t 500, source prompt) under each, and with no LoRA. The kohya file's
+          tensors are stored under lora.kohya/<key> (the PEFT file holds the same factors).
   bbox.*  The post-processing of get_bbox.py on synthetic attention of an 8x8 grid (3 passes):
           A_c^2, A_s @ A_c, token column, 255 * m / max -> uint8 -> PIL resize (bicubic) to 64x64,
           /255 >= 0.5, scipy.ndimage.label largest component, union, box [min, max).
@@ -239,6 +245,30 @@ def main():
         with torch.no_grad():
             out[f"ti.ids{k}"] = ids[0].float()
             out[f"ti.embeds{k}"] = pipe.text_encoder(ids).last_hidden_state
+    # LoRA: kohya and PEFT layouts through diffusers' loader.
+    mods = [n for n, _ in pipe.unet.named_modules() if n.endswith(("to_q", "to_k", "to_v", "to_out.0"))]
+    g = torch.Generator().manual_seed(6)
+    kohya, peft_layout = {}, {}
+    for n in mods:
+        lin = pipe.unet.get_submodule(n)
+        down = torch.randn(4, lin.in_features, generator=g) * 0.3
+        up = torch.randn(lin.out_features, 4, generator=g) * 0.3
+        k = "lora_unet_" + n.replace(".", "_")
+        kohya.update({k + ".lora_down.weight": down, k + ".lora_up.weight": up, k + ".alpha": torch.tensor(2.0)})
+        peft_layout.update({"unet." + n + ".lora_A.weight": down, "unet." + n + ".lora_B.weight": up})
+    save_file(kohya, os.path.join(tmp, "kohya.safetensors"))
+    save_file(peft_layout, os.path.join(tmp, "peft.safetensors"))
+    pipe.load_lora_weights(os.path.join(tmp, "kohya.safetensors"), adapter_name="kohya")
+    pipe.load_lora_weights(os.path.join(tmp, "peft.safetensors"), adapter_name="peft")
+    zt = alphas[T_DDS] * z_src + sigmas[T_DDS] * eps
+    with torch.no_grad():
+        for name, scale in (("kohya", 0.7), ("peft", 1.0)):
+            pipe.set_adapters([name], [scale])
+            out[f"lora.out_{name}"] = pipe.unet(zt, torch.tensor([T_DDS]), e_src).sample
+        pipe.unet.disable_lora()
+        out["lora.out_none"] = pipe.unet(zt, torch.tensor([T_DDS]), e_src).sample
+    out.update({f"lora.kohya/{k}": v.reshape(-1) if v.dim() == 0 else v for k, v in kohya.items()})
+
     # training gradient of a fresh token initialised from "toy"
     tokenizer.add_tokens(["<tiny>"])
     text_encoder.resize_token_embeddings(len(tokenizer))
