@@ -186,7 +186,7 @@ public final class ScoreDistillation: ValueStateProcess {
     public var progressSummary: String {
         var text = "\(kindName) step \(index)/\(settings.iterations)"
         if let t = state.t { text += "  t=\(t)" }
-        if state.gradientNorm.isFinite { text += "  |g|=" + formatNumber(state.gradientNorm) }
+        if state.gradientNorm.isFinite { text += "  |g|=" + String(format: "%.4g", state.gradientNorm) }
         return text + "  unet calls \(predictor.unetCalls)"
     }
 
@@ -291,6 +291,3 @@ public final class ScoreDistillation: ValueStateProcess {
         return out
     }
 }
-
-/// Numbers in summaries: 4 significant digits.
-func formatNumber(_ v: Double) -> String { String(format: "%.4g", v) }

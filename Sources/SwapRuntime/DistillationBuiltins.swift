@@ -158,9 +158,7 @@ enum DistillationSupport {
 
     /// Runs engine code without gradient recording; errors become `op: message`.
     static func engine<T>(_ op: String, _ body: () throws -> T) throws -> T {
-        do { return try GradMode.withoutGradient(body) } catch let e as HostError { throw e } catch let e as ProcessCancelled {
-            throw HostError("\(op): \(e)")
-        } catch {
+        do { return try GradMode.withoutGradient(body) } catch let e as HostError { throw e } catch {
             let text = "\(error)"
             throw HostError(text.hasPrefix(op + ":") ? text : "\(op): \(text)")
         }
