@@ -103,6 +103,21 @@ public final class ScoreDistillation: ValueStateProcess {
         public var gradient: Tensor?
         public var gradientNorm: Double = .nan
         public var anchor = false
+        /// What the last anchor computed (nil before the first).
+        public var lastAnchor: AnchorResult?
+    }
+
+    /// One anchor's evaluation, kept for inspection.
+    public struct AnchorResult {
+        /// g before masking.
+        public var gradient: Tensor
+        /// t and ε of the target branch and its noised latent ẑ_t.
+        public var t: Int
+        public var noise: Tensor
+        public var noisyTarget: Tensor
+        /// Guided ε̂ of the target and (DDS family) source branches.
+        public var epsTarget: Tensor
+        public var epsSource: Tensor?
     }
 
     public let settings: DistillationSettings
@@ -198,9 +213,9 @@ public final class ScoreDistillation: ValueStateProcess {
         if anchor {
             try context.checkCancelled()
             predictor.beginStep(i)
-            g = try freshGradient(iteration: i, t: t, eps: noise(iteration: i, source: false))
-            g = Self.zeroingNonFinite(g)
-            if let mask { g = try g * mask }
+            let result = try freshGradient(iteration: i, t: t, eps: noise(iteration: i, source: false))
+            g = try masked(result.gradient)
+            state.lastAnchor = result
         } else {
             g = state.storedGradient!
         }
@@ -247,9 +262,35 @@ public final class ScoreDistillation: ValueStateProcess {
         return w
     }
 
-    /// The score gradient of iteration `i` at timestep `t` with noise `eps` from the current
-    /// latent (before masking).
-    func freshGradient(iteration i: Int, t: Int, eps: Tensor) throws -> Tensor {
+    /// x̂₀ = (ẑ_t − σ_t·ε̂_tgt)/α_t of the last anchor: the target branch's predicted clean latent.
+    public func predictedClean() throws -> Tensor? {
+        guard let a = state.lastAnchor else { return nil }
+        return try (a.noisyTarget - a.epsTarget * sigmas[a.t]) / alphas[a.t]
+    }
+
+    /// g with non-finite entries zeroed, times the BGM mask.
+    func masked(_ g: Tensor) throws -> Tensor {
+        let clean = Self.zeroingNonFinite(g)
+        return try mask.map { try clean * $0 } ?? clean
+    }
+
+    /// SSGU's premise checked at the current iteration: the gradient a fresh evaluation would
+    /// give here (this iteration's t and ε, masked) against the one in use. Costs one
+    /// evaluation (counted in the predictor's UNet calls); the process state does not change.
+    public func probe() throws -> (cosine: Double, relativeError: Double, t: Int) {
+        guard !isDone else { throw EditingError("\(kindName): probe needs a next iteration (the run is done)") }
+        guard let stored = state.storedGradient else { throw EditingError("\(kindName): probe needs a stored gradient (step once first)") }
+        let i = state.index
+        let fresh = try masked(freshGradient(iteration: i, t: schedule.timesteps[i], eps: noise(iteration: i, source: false)).gradient)
+        let dot = Double(try (fresh * stored).sum().item)
+        let (a, b) = (Double(fresh.squared().sum().item).squareRoot(), Double(stored.squared().sum().item).squareRoot())
+        let difference = Double(try (fresh - stored).squared().sum().item).squareRoot()
+        return (a > 0 && b > 0 ? dot / (a * b) : .nan, a > 0 ? difference / a : .nan, schedule.timesteps[i])
+    }
+
+    /// The score evaluation of iteration `i` at timestep `t` with noise `eps` from the current
+    /// latent (g before masking).
+    func freshGradient(iteration i: Int, t: Int, eps: Tensor) throws -> AnchorResult {
         let z = state.latent
         let zt = try noised(z, eps, t)
         let s = settings.guidanceScale
@@ -257,11 +298,12 @@ public final class ScoreDistillation: ValueStateProcess {
         case .sds:
             let out = try predictor.guided([GuidedBranch(latent: zt, timestep: Float(t), conditional: prompts.target,
                                                          unconditional: prompts.null, guidance: s, branch: 1)])
-            return try (epsilon(out[0].guided, noisy: zt, t) - eps) * weight(t)
+            let epsTarget = try epsilon(out[0].guided, noisy: zt, t)
+            return AnchorResult(gradient: try (epsTarget - eps) * weight(t), t: t, noise: eps, noisyTarget: zt, epsTarget: epsTarget, epsSource: nil)
         case .dds, .instantswap, .cds:
             let tSource = sourceSchedule?.timesteps[i] ?? t
-            let epsSource = settings.shareNoise ? eps : noise(iteration: i, source: true)
-            let ztSource = try noised(source, epsSource, tSource)
+            let noiseSource = settings.shareNoise ? eps : noise(iteration: i, source: true)
+            let ztSource = try noised(source, noiseSource, tSource)
             // CDS reads the source branch's decoder self-attention features from this call.
             let reference = contrastive == nil ? nil : DecoderFeatureCapture(role: RowRole(.conditional, branch: 0))
             let saved = predictor.hooks
@@ -273,11 +315,13 @@ public final class ScoreDistillation: ValueStateProcess {
                 GuidedBranch(latent: zt, timestep: Float(t), conditional: prompts.target, unconditional: prompts.null,
                              guidance: s, branch: 1),
             ])
-            let delta = try epsilon(out[1].guided, noisy: zt, t) - epsilon(out[0].guided, noisy: ztSource, tSource)
-            let dds = delta * weight(t)
-            guard let contrastive, let reference else { return dds }
-            predictor.hooks = saved
-            return try contrastive.gradient(dds: dds, process: self, iteration: i, t: t, eps: eps, reference: reference.features)
+            let (epsTarget, epsSource) = (try epsilon(out[1].guided, noisy: zt, t), try epsilon(out[0].guided, noisy: ztSource, tSource))
+            var g = try (epsTarget - epsSource) * weight(t)
+            if let contrastive, let reference {
+                predictor.hooks = saved
+                g = try contrastive.gradient(dds: g, process: self, iteration: i, t: t, eps: eps, reference: reference.features)
+            }
+            return AnchorResult(gradient: g, t: t, noise: eps, noisyTarget: zt, epsTarget: epsTarget, epsSource: epsSource)
         }
     }
 

@@ -59,7 +59,7 @@ extension BuiltinRegistry {
         s.sigmaExponent = Float(try args.number("sigma_exp"))
     }
 
-    /// Registers `sds`, `dds`, `cds` (stepped with the process verbs) and `plot`.
+    /// Registers `sds`, `dds`, `cds` (stepped with the process verbs), `ssgu_probe` and `plot`.
     func registerDistillationBuiltins(_ ws: Workspace) {
         let sharedOptions = Self.distillationOptions
 
@@ -117,6 +117,16 @@ extension BuiltinRegistry {
             }
         }
 
+        register("ssgu_probe", family: "distillation",
+                 params: [BuiltinParam("p", .any, doc: "a score-distillation process (sds, dds, cds, instantswap) after its first step")],
+                 doc: "Tests SSGU's premise at the next iteration: computes the fresh gradient there (one extra UNet evaluation, counted in unet_calls; the process does not move) and compares it with the reused one. Returns {t, cosine, relative_error}.",
+                 example: "step(p, 3); ssgu_probe(p).cosine") { args, _ in
+            guard case .host(let h as ProcessValue) = args["p"], let p = h.process as? ScoreDistillation else {
+                throw HostError("ssgu_probe: expects a score-distillation process, got \(args["p"].typeName)")
+            }
+            let r = try ProcessBuiltins.drive("ssgu_probe") { try GradMode.withoutGradient { try p.probe() } }
+            return .record([("t", .number(Double(r.t))), ("cosine", .number(r.cosine)), ("relative_error", .number(r.relativeError))])
+        }
         register("plot", family: "distillation",
                  params: [BuiltinParam("series", .any, doc: "a list of numbers, or a record of such lists (e.g. p.trace)"),
                           BuiltinParam("title", .string, default: .string(""), doc: "chart title")],

@@ -7,7 +7,9 @@ import SwapTensor
 /// process fields (`i`, `done`, `steps`, `kind`, `trace`, `history`, `image`) plus
 /// `t` (the timestep drawn by the last iteration), `latent`, `grad`, `grad_norm`, `anchor` (the
 /// last iteration called the UNet), `unet_calls`, `anchors` (the SSGU anchor iterations of the
-/// whole run), `iterations`, `ssgu`, `method`, `source` (z_src) and `box` (InstantSwap). The
+/// whole run), `iterations`, `ssgu`, `method`, `source` (z_src), `box` (InstantSwap), and from
+/// the last anchor: `noise` (ε), `eps_target`, `eps_source` (guided ε̂ per branch), `x0` (the
+/// target's predicted clean latent) and `bias` (‖ε̂_src − ε‖, the bias DDS subtracts). The
 /// trace has the columns `t`, `grad_norm`, `latent_change`, `anchor` and `unet_calls`.
 enum DistillationValue {
     static func make(_ p: ScoreDistillation, model m: StableDiffusion, box: BoxValue? = nil, workspace ws: Workspace,
@@ -25,6 +27,14 @@ enum DistillationValue {
             ProcessField("method", get: { .string(p.settings.method.rawValue) }),
             ProcessField("source", get: { .host(TensorValue(p.source)) }),
             ProcessField("box", get: { box.map { .host($0) } ?? .nil }),
+            ProcessField("noise", get: { p.state.lastAnchor.map { .host(TensorValue($0.noise)) } ?? .nil }),
+            ProcessField("eps_target", get: { p.state.lastAnchor.map { .host(TensorValue($0.epsTarget)) } ?? .nil }),
+            ProcessField("eps_source", get: { p.state.lastAnchor?.epsSource.map { .host(TensorValue($0)) } ?? .nil }),
+            ProcessField("x0", get: { try Convert.engine("x0") { try p.predictedClean() }.map { .host(TensorValue($0)) } ?? .nil }),
+            ProcessField("bias", get: {
+                guard let a = p.state.lastAnchor, let src = a.epsSource else { return .nil }
+                return .number(Double(try Convert.engine("bias") { try (src - a.noise).squared().sum() }.item).squareRoot())
+            }),
         ]
         let settings = p.settings
         let described = parameters + [("Method", settings.method.rawValue), ("Iterations", "\(settings.iterations)"),

@@ -38,7 +38,7 @@ struct ScoreDistillationTests {
     @Test func ddsGradientMatchesReference() throws {
         let (p, _) = try Self.dds()
         p.state.latent = try DistillationFixtures.tensor("z_target")
-        let g = try p.freshGradient(iteration: 0, t: 500, eps: DistillationFixtures.tensor("eps"))
+        let g = try p.freshGradient(iteration: 0, t: 500, eps: DistillationFixtures.tensor("eps")).gradient
         let err = DistillationFixtures.maxAbs(g, try DistillationFixtures.tensor("dds.grad"))
         #expect(err <= 2e-5, "DDS gradient max abs error \(err)")
         let updated = try p.settings.optimizer.update(try DistillationFixtures.tensor("z_target"), gradient: DistillationFixtures.tensor("dds.grad"))
@@ -50,7 +50,7 @@ struct ScoreDistillationTests {
     @Test func sdsGradientMatchesReference() throws {
         let (p, _) = try Self.dds(method: .sds)
         p.state.latent = try DistillationFixtures.tensor("z_target")
-        let g = try p.freshGradient(iteration: 0, t: 500, eps: DistillationFixtures.tensor("eps"))
+        let g = try p.freshGradient(iteration: 0, t: 500, eps: DistillationFixtures.tensor("eps")).gradient
         let err = DistillationFixtures.maxAbs(g, try DistillationFixtures.tensor("sds.grad"))
         #expect(err <= 1e-4, "SDS gradient max abs error \(err)")
     }
@@ -75,7 +75,7 @@ struct ScoreDistillationTests {
     @Test func instantSwapGradientMatchesReference() throws {
         let (p, _, _) = try Self.swap(iterations: 1, ssgu: 1)
         p.state.latent = try DistillationFixtures.tensor("z_target")
-        let raw = try p.freshGradient(iteration: 0, t: 700, eps: DistillationFixtures.tensor("eps"))
+        let raw = try p.freshGradient(iteration: 0, t: 700, eps: DistillationFixtures.tensor("eps")).gradient
         let err = DistillationFixtures.maxAbs(raw, try DistillationFixtures.tensor("swap.grad_unmasked"))
         #expect(err <= 2e-5, "InstantSwap gradient max abs error \(err)")
         let masked = try raw * p.mask!
@@ -179,5 +179,28 @@ struct ScoreDistillationTests {
         let a = try find(), b = try find()
         #expect(a.box == b.box && a.gridHeight == 8 && a.passes.count == 3)
         #expect(a.box.bottom <= 32 && a.box.right <= 32)
+    }
+}
+
+extension ScoreDistillationTests {
+    /// The SSGU probe compares the gradient a fresh evaluation would give at the next iteration
+    /// with the reused one, without moving the process; at an anchor its fresh gradient is the
+    /// one the step then computes. x̂₀ inverts the target's noising with ε̂.
+    @Test func probeMeasuresTheReusedGradient() throws {
+        let (p, _) = try Self.dds { $0.iterations = 10; $0.ssgu = 5 }
+        try p.advance(5, .detached)
+        let stored = p.state.storedGradient!, latent = p.state.latent
+        let (cosine, relative, t) = try p.probe()
+        #expect(p.predictor.unetCalls == 2 && p.index == 5 && p.state.latent.scalars == latent.scalars)
+        #expect(t == p.schedule.timesteps[5] && relative.isFinite)
+        try p.advance(.detached)   // iteration 5 is an anchor: the same evaluation
+        let fresh = p.state.gradient!
+        let dot = Double(try (fresh * stored).sum().item)
+        let norms = Double(fresh.squared().sum().item).squareRoot() * Double(stored.squared().sum().item).squareRoot()
+        #expect(abs(cosine - dot / norms) < 1e-9)
+        let a = try #require(p.state.lastAnchor)
+        let x0 = try #require(try p.predictedClean())
+        let back = try x0 * p.alphas[a.t] + a.epsTarget * p.sigmas[a.t]
+        #expect(DistillationFixtures.maxAbs(back, a.noisyTarget) < 1e-4)
     }
 }
