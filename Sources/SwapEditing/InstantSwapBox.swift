@@ -61,13 +61,4 @@ public struct PixelBox: Sendable, Hashable, CustomStringConvertible {
         let (rows, cols) = attentionRegion(imageHeight: imageHeight, imageWidth: imageWidth, gridHeight: gridHeight, gridWidth: gridWidth)
         return rows.flatMap { y in cols.map { x in y * gridWidth + x } }
     }
-
-    /// The box scaled from an image of one size to another (for drawing on a resized image):
-    /// edges are scaled and rounded outward so the box still covers the same pixels.
-    public func scaled(fromHeight: Int, fromWidth: Int, toHeight: Int, toWidth: Int) throws -> PixelBox {
-        func down(_ v: Int, _ a: Int, _ b: Int) -> Int { (v * b) / a }
-        func up(_ v: Int, _ a: Int, _ b: Int) -> Int { (v * b + a - 1) / a }
-        return try PixelBox(top: down(top, fromHeight, toHeight), left: down(left, fromWidth, toWidth),
-                            bottom: up(bottom, fromHeight, toHeight), right: up(right, fromWidth, toWidth))
-    }
 }

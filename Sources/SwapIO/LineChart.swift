@@ -98,19 +98,3 @@ public struct LineChart {
         }
     }
 }
-
-extension Image {
-    /// Draws the outline of the rectangle rows `top..<bottom`, columns `left..<right`,
-    /// `thickness` pixels wide inside it, in `color` (clipped to the image).
-    public mutating func drawRectangle(top: Int, left: Int, bottom: Int, right: Int, thickness: Int = 1, color: [Float]) {
-        let ink = (0..<channels).map { color.isEmpty ? 0 : color[Swift.min($0, color.count - 1)] }
-        let (y0, y1, x0, x1) = (Swift.max(top, 0), Swift.min(bottom, height), Swift.max(left, 0), Swift.min(right, width))
-        guard y0 < y1, x0 < x1 else { return }
-        for y in y0..<y1 {
-            for x in x0..<x1 {
-                let edge = y < top + thickness || y >= bottom - thickness || x < left + thickness || x >= right - thickness
-                if edge { for c in 0..<channels { self[x: x, y: y, channel: c] = ink[c] } }
-            }
-        }
-    }
-}

@@ -7,12 +7,12 @@ import SwapTensor
 /// process fields (`i`, `done`, `steps`, `kind`, `trace`, `history`, `image`) plus
 /// `t` (the timestep drawn by the last iteration), `latent`, `grad`, `grad_norm`, `anchor` (the
 /// last iteration called the UNet), `unet_calls`, `anchors` (the SSGU anchor iterations of the
-/// whole run), `iterations`, `ssgu`, `method`, `source` (z_src), `box` (InstantSwap), and from
+/// whole run), `iterations`, `ssgu`, `method`, `source` (z_src), `box` (InstantSwap: {x0, y0, x1, y1}), and from
 /// the last anchor: `noise` (ε), `eps_target`, `eps_source` (guided ε̂ per branch), `x0` (the
 /// target's predicted clean latent) and `bias` (‖ε̂_src − ε‖, the bias DDS subtracts). The
 /// trace has the columns `t`, `grad_norm`, `latent_change`, `anchor` and `unet_calls`.
 enum DistillationValue {
-    static func make(_ p: ScoreDistillation, model m: StableDiffusion, box: BoxValue? = nil, workspace ws: Workspace,
+    static func make(_ p: ScoreDistillation, model m: StableDiffusion, box: PixelBox? = nil, workspace ws: Workspace,
                      context ctx: CallContext, parameters: [(String, String)]) -> ProcessValue {
         let fields = [
             ProcessField("t", get: { p.state.t.map { .number(Double($0)) } ?? .nil }),
@@ -26,7 +26,7 @@ enum DistillationValue {
             ProcessField("ssgu", get: { .number(Double(p.settings.ssgu)) }),
             ProcessField("method", get: { .string(p.settings.method.rawValue) }),
             ProcessField("source", get: { .host(TensorValue(p.source)) }),
-            ProcessField("box", get: { box.map { .host($0) } ?? .nil }),
+            ProcessField("box", get: { box.map { BoxRecords.record($0) } ?? .nil }),
             ProcessField("noise", get: { p.state.lastAnchor.map { .host(TensorValue($0.noise)) } ?? .nil }),
             ProcessField("eps_target", get: { p.state.lastAnchor.map { .host(TensorValue($0.epsTarget)) } ?? .nil }),
             ProcessField("eps_source", get: { p.state.lastAnchor?.epsSource.map { .host(TensorValue($0)) } ?? .nil }),

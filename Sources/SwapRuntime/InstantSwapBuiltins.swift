@@ -9,78 +9,26 @@ import SwapTensor
 // full InstantSwap process (spec instantswap-sds-dds-cds.md §4; defaults from
 // chenyangzhu1/InstantSwap get_bbox.py and InstantSwap.py).
 
-/// An integer pixel box on an image of a known size.
-///
-/// - Display: `box rows 8..<24 cols 6..<20 on 32x32`.
-/// - Fields: `top`, `left`, `bottom`, `right` (exclusive ends), `width`, `height`,
-///   `image_width`, `image_height`, `mask` (a [1, 1, H, W] tensor of 0/1), `maps` (auto_bbox:
-///   the per-pass attention maps as [h, w] tensors).
-public final class BoxValue: HostValue {
-    public let box: PixelBox
-    public let imageWidth: Int, imageHeight: Int
-    /// The passes of auto_bbox (empty for a given box).
-    public let passes: [AutoBoxPass]
-
-    init(_ box: PixelBox, imageWidth: Int, imageHeight: Int, passes: [AutoBoxPass] = []) {
-        self.box = box
-        self.imageWidth = imageWidth
-        self.imageHeight = imageHeight
-        self.passes = passes
+/// Boxes in the project's form, a record {x0, y0, x1, y1} of integer pixels, half-open (the
+/// form `draw_box` and the world builtins use), converted to and from `PixelBox`.
+enum BoxRecords {
+    static func record(_ b: PixelBox, extra: [(String, Value)] = []) -> Value {
+        .record([("x0", .number(Double(b.left))), ("y0", .number(Double(b.top))), ("x1", .number(Double(b.right))),
+                 ("y1", .number(Double(b.bottom)))] + extra)
     }
 
-    public var kindName: String { "box" }
-    public var summary: String {
-        "box rows \(box.top)..<\(box.bottom) cols \(box.left)..<\(box.right) on \(imageWidth)x\(imageHeight)"
-    }
-    public var fieldNames: [String] { ["top", "left", "bottom", "right", "width", "height", "image_width", "image_height", "mask", "maps"] }
-
-    public func field(_ name: String) throws -> Value? {
-        switch name {
-        case "top": return .number(Double(box.top))
-        case "left": return .number(Double(box.left))
-        case "bottom": return .number(Double(box.bottom))
-        case "right": return .number(Double(box.right))
-        case "width": return .number(Double(box.width))
-        case "height": return .number(Double(box.height))
-        case "image_width": return .number(Double(imageWidth))
-        case "image_height": return .number(Double(imageHeight))
-        case "mask": return .host(TensorValue(box.latentMask(latentHeight: imageHeight, latentWidth: imageWidth, scale: 1)))
-        case "maps":
-            return .list(ListBox(passes.map { .host(TensorValue(Tensor(shape: [$0.map.height, $0.map.width], scalars: $0.map.values))) }))
-        default: return nil
-        }
-    }
-
-    public func isEqual(to other: any HostValue) -> Bool {
-        guard let o = other as? BoxValue else { return false }
-        return o.box == box && o.imageWidth == imageWidth && o.imageHeight == imageHeight
+    static func pixelBox(_ v: Value, _ op: String) throws -> PixelBox {
+        let b = try WorldValues.box(from: v, op)
+        return try DistillationSupport.engine(op) { try PixelBox(top: b.y0, left: b.x0, bottom: b.y1, right: b.x1) }
     }
 }
 
 extension BuiltinRegistry {
-    /// Registers `box`, `auto_bbox`, `draw_box` and `instantswap`.
+    /// Registers `auto_bbox` and `instantswap`.
     func registerInstantSwapBuiltins(_ ws: Workspace) {
-        func boxValue(_ v: Value, _ op: String) throws -> BoxValue {
-            guard case .host(let b as BoxValue) = v else { throw HostError("\(op): expected a box, got \(v.typeName)") }
-            return b
-        }
         func imageSize(_ v: Value, _ op: String) throws -> (width: Int, height: Int) {
             guard case .host(let h as ImageValue) = v else { throw HostError("\(op): expected an image, got \(v.typeName)") }
             return (h.image.width, h.image.height)
-        }
-
-        register("box", family: "instantswap",
-                 params: [BuiltinParam("image", .host(["image"]), doc: "the image the box belongs to"),
-                          BuiltinParam("top", .integer), BuiltinParam("left", .integer),
-                          BuiltinParam("bottom", .integer, doc: "exclusive"), BuiltinParam("right", .integer, doc: "exclusive")],
-                 doc: "An integer pixel box on an image: rows top..<bottom, columns left..<right (to give InstantSwap a box, or to edit one from auto_bbox).",
-                 example: "b = box(img, top: 8, left: 6, bottom: 24, right: 20)") { args, _ in
-            let size = try imageSize(args["image"], "box")
-            let b = try DistillationSupport.engine("box") {
-                try PixelBox(top: try args.int("top"), left: try args.int("left"), bottom: try args.int("bottom"), right: try args.int("right"))
-            }
-            try DistillationSupport.engine("box") { try b.check(imageHeight: size.height, width: size.width, "box") }
-            return .host(BoxValue(b, imageWidth: size.width, imageHeight: size.height))
         }
 
         register("auto_bbox", family: "instantswap",
@@ -93,7 +41,7 @@ extension BuiltinRegistry {
                           BuiltinParam("timesteps", .list, default: .list(ListBox([.number(500), .number(300), .number(100)])), doc: "one attention pass per timestep"),
                           BuiltinParam("largest_component", .bool, default: .bool(true), doc: "keep the largest 4-connected component of each pass"),
                           BuiltinParam("seed", .integer, default: .number(0), doc: "seed of the passes' noise")],
-                 doc: "InstantSwap's automatic bounding box: per pass, noise the image's latent, read the UNet's attention at one grid, form A_s·(A_c)^τ at the word's token, normalise, resize (bicubic) to the image, threshold, keep the largest component; the box bounds the union of the passes. Returns an integer box (draw it with draw_box).",
+                 doc: "InstantSwap's automatic bounding box: per pass, noise the image's latent, read the UNet's attention at one grid, form A_s·(A_c)^τ at the word's token, normalise, resize (bicubic) to the image, threshold, keep the largest component; the box bounds the union of the passes. Returns a box record {x0, y0, x1, y1} (integer pixels, half-open; draw it with draw_box) with `maps`, the passes' attention maps as [h, w] tensors.",
                  example: "b = auto_bbox(m, img, \"a red circle on grey\", word: \"circle\")") { args, _ in
             let m = try DistillationSupport.model(args["model"], "auto_bbox")
             let size = try imageSize(args["image"], "auto_bbox")
@@ -121,30 +69,8 @@ extension BuiltinRegistry {
                                          imageHeight: size.height, imageWidth: size.width, grid: grid, settings: settings,
                                          seed: UInt64(try args.int("seed")))
             }
-            return .host(BoxValue(result.box, imageWidth: size.width, imageHeight: size.height, passes: result.passes))
-        }
-
-        register("draw_box", family: "instantswap",
-                 params: [BuiltinParam("image", .host(["image"])), BuiltinParam("box", .host(["box"])),
-                          BuiltinParam("color", .list, default: .list(ListBox([.number(1), .number(0), .number(0)])), doc: "RGB in [0, 1]"),
-                          BuiltinParam("thickness", .integer, default: .number(1), doc: "line width in pixels")],
-                 doc: "The image with the box's outline drawn on it (scaled when the image's size differs from the box's image); written under the output folder.",
-                 example: "draw_box(img, b)") { args, ctx in
-            guard case .host(let h as ImageValue) = args["image"] else { return .nil }
-            let b = try boxValue(args["box"], "draw_box")
-            var rgb: [Float] = []
-            if case .list(let c) = args["color"] {
-                for case .number(let d) in c.items { rgb.append(Float(d)) }
-            }
-            guard rgb.count == 3 else { throw HostError("draw_box: color must be a list of 3 numbers") }
-            let thickness = try args.int("thickness")
-            guard thickness >= 1 else { throw HostError("draw_box: thickness must be ≥ 1, got \(thickness)") }
-            var image = h.image.rgb
-            let scaled = try DistillationSupport.engine("draw_box") {
-                try b.box.scaled(fromHeight: b.imageHeight, fromWidth: b.imageWidth, toHeight: image.height, toWidth: image.width)
-            }
-            image.drawRectangle(top: scaled.top, left: scaled.left, bottom: scaled.bottom, right: scaled.right, thickness: thickness, color: rgb)
-            return try ws.publish(image, builtin: "draw_box", context: ctx)
+            let maps: [Value] = result.passes.map { .host(TensorValue(Tensor(shape: [$0.map.height, $0.map.width], scalars: $0.map.values))) }
+            return BoxRecords.record(result.box, extra: [("maps", .list(maps))])
         }
 
         register("instantswap", family: "instantswap",
@@ -153,7 +79,7 @@ extension BuiltinRegistry {
                           BuiltinParam("source_prompt", .string), BuiltinParam("target_prompt", .string, doc: "\"\" removes the concept"),
                           BuiltinParam("source_concept", .string, doc: "SECR's remover prompt, e.g. \"shell\" (\"\" to insert a concept)"),
                           BuiltinParam("target_concept", .string, doc: "SECR's adder prompt, e.g. \"sks flower\" (\"\" to remove)"),
-                          BuiltinParam("box", default: .nil, doc: "the concept's box (default: auto_bbox of the source concept's last word)"),
+                          BuiltinParam("box", default: .nil, doc: "the concept's box {x0, y0, x1, y1} in the image's pixels (default: auto_bbox of the source concept's last word)"),
                           BuiltinParam("bbox_model", default: .nil, doc: "the model for auto_bbox (officially the vanilla model; default: model)"),
                           BuiltinParam("image_size", default: .nil, doc: "[width, height] of the image a latent source belongs to (default: latent × VAE factor)"),
                           BuiltinParam("bgm", .bool, default: .bool(true), doc: "Background Gradient Masking"),
@@ -187,26 +113,21 @@ extension BuiltinRegistry {
             }
             parts.secrOutside = mode
             let sourcePrompt = try args.string("source_prompt"), sourceConcept = try args.string("source_concept")
-            let chosen: BoxValue
+            let chosen: PixelBox
             if args.isNil("box") {
                 let bboxModel = args.isNil("bbox_model") ? m : try DistillationSupport.model(args["bbox_model"], "instantswap")
                 let word = sourceConcept.split(separator: " ").last.map(String.init) ?? ""
                 guard let token = bboxModel.tokenizer.tokenIndices(of: word, in: sourcePrompt).last else {
                     throw HostError("instantswap: no box given and the source concept's word \"\(word)\" is not in the source prompt \"\(sourcePrompt)\" (give box:)")
                 }
-                let result = try DistillationSupport.engine("instantswap") {
+                chosen = try DistillationSupport.engine("instantswap") {
                     try AutoBoundingBox.find(predictor: NoisePredictor(model: bboxModel), latent: source,
                                              prompt: try bboxModel.textEncoder.promptEmbeddings([bboxModel.tokenizer.encode(sourcePrompt)]),
                                              null: try bboxModel.textEncoder.promptEmbeddings([bboxModel.tokenizer.encode("")]),
-                                             token: token, imageHeight: size.height, imageWidth: size.width)
+                                             token: token, imageHeight: size.height, imageWidth: size.width).box
                 }
-                chosen = BoxValue(result.box, imageWidth: size.width, imageHeight: size.height, passes: result.passes)
             } else {
-                let given = try boxValue(args["box"], "instantswap")
-                let scaled = try DistillationSupport.engine("instantswap") {
-                    try given.box.scaled(fromHeight: given.imageHeight, fromWidth: given.imageWidth, toHeight: size.height, toWidth: size.width)
-                }
-                chosen = BoxValue(scaled, imageWidth: size.width, imageHeight: size.height)
+                chosen = try BoxRecords.pixelBox(args["box"], "instantswap")
             }
             return try DistillationSupport.engine("instantswap") {
                 let embed = { (text: String) in try m.textEncoder.promptEmbeddings([m.tokenizer.encode(text)]) }
@@ -214,11 +135,11 @@ extension BuiltinRegistry {
                                                  targetPrompt: try embed(try args.string("target_prompt")),
                                                  sourceConcept: try embed(sourceConcept), targetConcept: try embed(try args.string("target_concept")))
                 let process = try InstantSwap.makeProcess(predictor: NoisePredictor(model: m), source: source, imageHeight: size.height,
-                                                          imageWidth: size.width, prompts: prompts, box: chosen.box, parts: parts,
+                                                          imageWidth: size.width, prompts: prompts, box: chosen, parts: parts,
                                                           settings: settings)
                 return .host(DistillationValue.make(process, model: m, box: chosen, workspace: ws, context: ctx,
                                                     parameters: [("Model", m.source), ("Source prompt", sourcePrompt),
-                                                                 ("Source concept", sourceConcept), ("Box", chosen.summary)]))
+                                                                 ("Source concept", sourceConcept), ("Box", "\(chosen)")]))
             }
         }
     }

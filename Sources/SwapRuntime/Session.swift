@@ -143,7 +143,7 @@ public final class Session {
 
 extension BuiltinRegistry {
     /// Registers the runtime families: "tensor", "io", "image", "model", "process", "sampling",
-    /// "attention", "distillation", "instantswap" and "concepts".
+    /// "attention", "world", "distillation", "instantswap" and "concepts".
     public func registerRuntimeBuiltins(_ workspace: Workspace) {
         registerTensorCreationBuiltins(workspace)
         registerTensorOpBuiltins()
@@ -153,6 +153,7 @@ extension BuiltinRegistry {
         registerProcessBuiltins(workspace)
         registerSamplerBuiltins(workspace)
         registerAttentionBuiltins(workspace)
+        registerWorldBuiltins(workspace)
         registerDistillationBuiltins(workspace)
         registerInstantSwapBuiltins(workspace)
         registerConceptBuiltins(workspace)
