@@ -76,6 +76,9 @@ public final class Sampler: ValueStateProcess, AttentionCapturing {
     /// The first step index (0 for text-to-image; steps − ⌊steps·strength⌋ for SDEdit).
     public let startIndex: Int
     public var state: State { didSet { imageCache = nil } }
+    /// Per-step unconditional embeddings (null-text inversion's ∅_i, one per step): when set,
+    /// step i guides with `nullEmbeddings[i]` instead of the negative prompt's embedding.
+    public var nullEmbeddings: [Tensor]?
     public let history = ProcessHistory()
     public var trace = ProcessTrace()
     /// The kind shown to users ("sampler", or "sdedit" for a part-way start).
@@ -176,7 +179,7 @@ public final class Sampler: ValueStateProcess, AttentionCapturing {
         predictor.beginStep(i)
         let input = try scheduler.scaleModelInput(state.latent, stepIndex: i)
         let prediction = try predictor.guided([GuidedBranch(
-            latent: input, timestep: t, conditional: state.conditional, unconditional: state.unconditional,
+            latent: input, timestep: t, conditional: state.conditional, unconditional: nullEmbeddings?[i] ?? state.unconditional,
             guidance: state.guidance, rescale: settings.guidanceRescale)])[0].guided
         try context.checkCancelled()
         let generator = state.generator.copy()

@@ -112,7 +112,9 @@ public struct AttentionCall {
     /// What `to_k`/`to_v` see, [B, Lk, Ckv]: `input` for self-attention, the text states for
     /// cross-attention.
     public let context: Tensor
-    let toK: Linear, toV: Linear, toOut: Linear
+    let toK: Linear, toV: Linear
+    /// The layer's output projection (nil in calls built without it, e.g. by tests).
+    var toOut: Linear? = nil
 
     /// Scale applied to Q·Kᵀ, head_dim^−0.5.
     public var scale: Float { 1 / Float(layer.headDim).squareRoot() }
@@ -139,6 +141,7 @@ public struct AttentionCall {
     /// applied, [B', Lq, C]: what the layer returns for it (CDS reads self-attention features
     /// this way). Differentiable.
     public func projectOutput(_ perHead: Tensor) throws -> Tensor {
+        guard let toOut else { throw TensorError("attention", "\(layer.path): this call carries no output projection") }
         guard perHead.rank == 4, perHead.shape[1] == layer.heads, perHead.shape[3] == layer.headDim else {
             throw TensorError("attention", "\(layer.path): output \(formatShape(perHead.shape)) is not [B, \(layer.heads), L, \(layer.headDim)]")
         }

@@ -131,14 +131,19 @@ extension BuiltinRegistry {
         ]
         register("sample", family: "sampling",
                  params: [BuiltinParam("model", .host(["model"])), BuiltinParam("prompt", .string)] + common
-                    + [BuiltinParam("size", default: .nil, doc: "image size in pixels: n or [height, width] (default: the model's)")],
+                    + [BuiltinParam("size", default: .nil, doc: "image size in pixels: n or [height, width] (default: the model's)"),
+                       BuiltinParam("inversion", default: .nil, doc: "a finished invert(...) or null_text_invert(...): start from its z*_T (with its per-step null-text embeddings)")],
                  doc: "A steppable text-to-image sampler (diffusers StableDiffusionPipeline semantics) positioned before its first step: advance it with step/run, rewind with back. Fields: i, t, latent, eps, x0, image, done, prompt, negative, guidance (settable between steps), trace.",
                  example: "s = sample(m, \"a red circle\", steps: 20, seed: 1); step(s, 5); s.x0") { args, ctx in
             let model = try SamplerBuiltins.model(args["model"], "sample")
             var settings = try SamplerBuiltins.settings(args, ws, "sample")
             if let (h, w) = try SamplerBuiltins.size(args["size"], "sample") { (settings.height, settings.width) = (h, w) }
             let capture = try SamplerBuiltins.capture(args["capture"], "sample")
-            let s = try ProcessBuiltins.drive("sample") { try Sampler(model: model, settings: settings, capture: capture) }
+            let inversion = args.isNil("inversion") ? nil : try InversionBuiltins.result(args["inversion"], "sample")
+            let s = try ProcessBuiltins.drive("sample") {
+                try inversion.map { try Sampler(model: model, settings: settings, inversion: $0, capture: capture) }
+                    ?? Sampler(model: model, settings: settings, capture: capture)
+            }
             return .host(SamplerBuiltins.value(s, ws, ctx))
         }
         register("sdedit", family: "sampling",

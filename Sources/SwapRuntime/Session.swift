@@ -143,7 +143,7 @@ public final class Session {
 
 extension BuiltinRegistry {
     /// Registers the runtime families: "tensor", "io", "image", "model", "process", "sampling",
-    /// "attention", "world", "distillation", "instantswap" and "concepts".
+    /// "attention", "p2p", "inversion", "world", "distillation", "instantswap" and "concepts".
     public func registerRuntimeBuiltins(_ workspace: Workspace) {
         registerTensorCreationBuiltins(workspace)
         registerTensorOpBuiltins()
@@ -154,6 +154,8 @@ extension BuiltinRegistry {
         registerSamplerBuiltins(workspace)
         registerAttentionBuiltins(workspace)
         registerWorldBuiltins(workspace)
+        registerPromptToPromptBuiltins(workspace)
+        registerInversionBuiltins(workspace)
         registerDistillationBuiltins(workspace)
         registerInstantSwapBuiltins(workspace)
         registerConceptBuiltins(workspace)

@@ -49,8 +49,8 @@ public enum GradMode {
         try $recording.withValue(false) { try body() }
     }
 
-    /// Runs `body` with recording switched on, also inside `withoutGradient` (a process that
-    /// needs gradients through a model, called from inference code).
+    /// Runs `body` with recording switched on, also inside `withoutGradient` (an optimisation
+    /// loop called from inference code, e.g. null-text inversion run from a script builtin).
     public static func withGradient<R>(_ body: () throws -> R) rethrows -> R {
         try $recording.withValue(true) { try body() }
     }
