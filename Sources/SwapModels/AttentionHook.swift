@@ -113,6 +113,8 @@ public struct AttentionCall {
     /// cross-attention.
     public let context: Tensor
     let toK: Linear, toV: Linear
+    /// The layer's output projection (nil in calls built without it, e.g. by tests).
+    var toOut: Linear? = nil
 
     /// Scale applied to Q·Kᵀ, head_dim^−0.5.
     public var scale: Float { 1 / Float(layer.headDim).squareRoot() }
@@ -133,6 +135,18 @@ public struct AttentionCall {
     /// respect to the context and the weights.
     public func keysAndValues(for context: Tensor) throws -> (key: Tensor, value: Tensor) {
         (try splitHeads(toK(context)), try splitHeads(toV(context)))
+    }
+
+    /// A per-head output [B', H, Lq, D] with its heads merged and this layer's `to_out`
+    /// applied, [B', Lq, C]: what the layer returns for it (CDS reads self-attention features
+    /// this way). Differentiable.
+    public func projectOutput(_ perHead: Tensor) throws -> Tensor {
+        guard let toOut else { throw TensorError("attention", "\(layer.path): this call carries no output projection") }
+        guard perHead.rank == 4, perHead.shape[1] == layer.heads, perHead.shape[3] == layer.headDim else {
+            throw TensorError("attention", "\(layer.path): output \(formatShape(perHead.shape)) is not [B, \(layer.heads), L, \(layer.headDim)]")
+        }
+        let (b, l) = (perHead.shape[0], perHead.shape[2])
+        return try toOut(perHead.permuted([0, 2, 1, 3]).reshaped([b, l, layer.heads * layer.headDim]))
     }
 
     /// softmax(Q·Kᵀ·scale)·V with this layer's scale on [B, H, L, D] tensors (differentiable).

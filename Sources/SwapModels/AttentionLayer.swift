@@ -53,7 +53,7 @@ public struct AttentionLayer: Sendable {
         }
         return try forward(x, context: context, hooks: hooks) { input, ctx in
             AttentionCall(layer: info, height: height, width: width, rows: rows, timesteps: timesteps,
-                          input: input, context: ctx, toK: toK, toV: toV)
+                          input: input, context: ctx, toK: toK, toV: toV, toOut: toOut)
         }
     }
 

@@ -66,9 +66,9 @@ struct CLIPEncoderLayer: Sendable {
 /// The CLIP text encoder used by Stable Diffusion: token + position embeddings, pre-LN
 /// causal transformer blocks, final LayerNorm.
 public struct CLIPTextModel: Sendable {
-    public let config: CLIPTextConfig
+    public internal(set) var config: CLIPTextConfig
     /// [vocab, hidden].
-    public let tokenEmbedding: Tensor
+    public internal(set) var tokenEmbedding: Tensor
     /// [max_position_embeddings, hidden].
     public let positionEmbedding: Tensor
     let layers: [CLIPEncoderLayer]
@@ -156,7 +156,24 @@ public struct CLIPTextModel: Sendable {
         return Tensor(shape: [length, length], scalars: values)
     }
 
-    func forward(_ ids: [[Int]], outputHiddenStates: Bool, stopAfterLayer: Int?) throws -> CLIPTextOutput {
+    /// `last_hidden_state` with the embedding rows of some token ids replaced by given vectors
+    /// [hidden] (differentiable with respect to them): textual-inversion training.
+    public func promptEmbeddings(_ ids: [[Int]], overriding rows: [Int: Tensor]) throws -> Tensor {
+        try forward(ids, outputHiddenStates: false, stopAfterLayer: nil, overriding: rows).lastHiddenState
+    }
+
+    /// A copy with `rows` [n, hidden] appended to the token embedding (ids vocab_size ..< vocab_size + n).
+    public func addingTokenEmbeddings(_ rows: Tensor) throws -> CLIPTextModel {
+        guard rows.rank == 2, rows.shape[1] == config.hiddenSize else {
+            throw CLIPTextInputError("new token embeddings have shape \(formatShape(rows.shape)), expected [n, \(config.hiddenSize)]")
+        }
+        var copy = self
+        copy.tokenEmbedding = try Tensor.concat([tokenEmbedding, rows.detached()], axis: 0)
+        copy.config.vocabSize += rows.shape[0]
+        return copy
+    }
+
+    func forward(_ ids: [[Int]], outputHiddenStates: Bool, stopAfterLayer: Int?, overriding rows: [Int: Tensor] = [:]) throws -> CLIPTextOutput {
         guard let first = ids.first else { throw CLIPTextInputError("empty batch") }
         let length = first.count
         guard length > 0, length <= config.maxPositionEmbeddings else {
@@ -170,7 +187,16 @@ public struct CLIPTextModel: Sendable {
             throw CLIPTextInputError("token id \(bad) is outside the vocabulary 0..<\(config.vocabSize)")
         }
         let d = config.hiddenSize
-        let tokens = try tokenEmbedding.indexSelect(axis: 0, flat).reshaped([ids.count, length, d])
+        var picked = try tokenEmbedding.indexSelect(axis: 0, flat)
+        for (id, vector) in rows.sorted(by: { $0.key < $1.key }) {
+            let positions = flat.indices.filter { flat[$0] == id }
+            guard !positions.isEmpty else { continue }
+            guard vector.shape == [d] else {
+                throw CLIPTextInputError("the override of token \(id) has shape \(formatShape(vector.shape)), expected [\(d)]")
+            }
+            picked = try picked.replacing(axis: 0, at: positions, with: vector.reshaped([1, d]).broadcast(to: [positions.count, d]))
+        }
+        let tokens = try picked.reshaped([ids.count, length, d])
         var x = try tokens + positionEmbedding.sliced(axis: 0, start: 0, end: length)
         var states: [Tensor] = outputHiddenStates ? [x] : []
         let mask = Self.causalMask(length)

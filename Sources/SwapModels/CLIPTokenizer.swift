@@ -91,10 +91,12 @@ public final class CLIPTokenizer: @unchecked Sendable {
     public let eosID: Int
     public let padID: Int
     public let unkID: Int
-    private let bpe: CLIPBytePairEncoder
+    private var bpe: CLIPBytePairEncoder
     /// Special tokens that split the raw text, and those that split normalised text.
     private let rawSpecials: [(scalars: [Unicode.Scalar], id: Int)]
-    private let normalizedSpecials: [(scalars: [Unicode.Scalar], id: Int)]
+    private var normalizedSpecials: [(scalars: [Unicode.Scalar], id: Int)]
+    /// Added tokens (textual inversion) that stand for several ids: "<tok>" → <tok>, <tok>_1, …
+    private var expansions: [Int: [Int]] = [:]
 
     /// From a vocabulary and merges in priority order.
     public init(vocabulary: [String: Int], merges: [(String, String)], specialTokens: CLIPSpecialTokens = .sd1) throws {
@@ -120,6 +122,38 @@ public final class CLIPTokenizer: @unchecked Sendable {
         }
         rawSpecials = raw
         normalizedSpecials = normalized
+    }
+
+    /// A copy with `tokens` added to the vocabulary (ids from the current size on), matched in
+    /// the lower-cased text before BPE like `tokenizer.add_tokens` (normalised added tokens).
+    /// `expand` maps an added token to the added tokens it stands for (multi-vector textual
+    /// inversion: "<tok>" → ["<tok>", "<tok>_1", …], as diffusers rewrites prompts).
+    public func adding(tokens: [String], expand: [String: [String]] = [:]) throws -> CLIPTokenizer {
+        var vocabulary = self.vocabulary
+        let first = (vocabulary.values.max() ?? -1) + 1
+        for (k, token) in tokens.enumerated() {
+            guard !token.isEmpty, vocabulary[token] == nil else {
+                throw CLIPTokenizerError("cannot add token '\(token)': it is empty or already in the vocabulary")
+            }
+            vocabulary[token] = first + k
+        }
+        let copy = try CLIPTokenizer(vocabulary: vocabulary, bpe: bpe, specialTokens: specialTokens)
+        copy.expansions = expansions
+        copy.normalizedSpecials = normalizedSpecials
+        for token in tokens {
+            let id = vocabulary[token]!
+            copy.normalizedSpecials.append((Array(CLIPTextNormalizer.normalize(token).unicodeScalars), id))
+            if let parts = expand[token] { copy.expansions[id] = try parts.map { p in
+                guard let pid = vocabulary[p] else { throw CLIPTokenizerError("expansion '\(p)' of '\(token)' is not a token") }
+                return pid
+            } }
+        }
+        return copy
+    }
+
+    private convenience init(vocabulary: [String: Int], bpe: CLIPBytePairEncoder, specialTokens: CLIPSpecialTokens) throws {
+        try self.init(vocabulary: vocabulary, merges: [], specialTokens: specialTokens)
+        self.bpe = bpe
     }
 
     // MARK: Encoding
@@ -186,7 +220,9 @@ public final class CLIPTokenizer: @unchecked Sendable {
         var out: [ContentToken] = []
         var preToken = 0
         func emitSpecial(_ id: Int) {
-            out.append(ContentToken(id: id, token: tokenStrings[id] ?? "", preToken: preToken))
+            for part in expansions[id] ?? [id] {
+                out.append(ContentToken(id: part, token: tokenStrings[part] ?? "", preToken: preToken))
+            }
             preToken += 1
         }
         for rawPart in split(Substring(text), on: rawSpecials) {

@@ -45,7 +45,7 @@ struct BasicTransformerBlock: Sendable {
             guard let env, !env.hooks.isEmpty else { return nil }
             return { input, ctx in
                 AttentionCall(layer: info, height: height, width: width, rows: env.rows, timesteps: env.timesteps,
-                              input: input, context: ctx, toK: layer.toK, toV: layer.toV)
+                              input: input, context: ctx, toK: layer.toK, toV: layer.toV, toOut: layer.toOut)
             }
         }
         let hooks = env?.hooks ?? []

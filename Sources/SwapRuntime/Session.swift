@@ -143,7 +143,7 @@ public final class Session {
 
 extension BuiltinRegistry {
     /// Registers the runtime families: "tensor", "io", "image", "model", "process", "sampling",
-    /// "attention", "p2p", "inversion" and "world".
+    /// "attention", "p2p", "inversion", "world", "distillation", "instantswap" and "concepts".
     public func registerRuntimeBuiltins(_ workspace: Workspace) {
         registerTensorCreationBuiltins(workspace)
         registerTensorOpBuiltins()
@@ -156,5 +156,8 @@ extension BuiltinRegistry {
         registerWorldBuiltins(workspace)
         registerPromptToPromptBuiltins(workspace)
         registerInversionBuiltins(workspace)
+        registerDistillationBuiltins(workspace)
+        registerInstantSwapBuiltins(workspace)
+        registerConceptBuiltins(workspace)
     }
 }
