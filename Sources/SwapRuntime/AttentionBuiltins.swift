@@ -18,10 +18,13 @@ public final class AttentionMapValue: HostValue {
     public let map: AttentionMap
     /// The word it was asked for, if any.
     public let word: String?
+    /// The `parameters` pairs of the process it came from (model, prompt, seed, ...).
+    let source: [(String, String)]
 
-    init(_ map: AttentionMap, word: String?) {
+    init(_ map: AttentionMap, word: String?, source: [(String, String)]) {
         self.map = map
         self.word = word
+        self.source = source
     }
 
     public var kindName: String { "attention" }
@@ -53,7 +56,7 @@ public final class AttentionMapValue: HostValue {
 
     /// `Key: value` pairs for the `parameters` of a picture of this map.
     var parameters: [(String, String)] {
-        var pairs = [("Attention", "\(map.kind.rawValue) \(map.resolution)x\(map.resolution)"),
+        var pairs = source + [("Attention", "\(map.kind.rawValue) \(map.resolution)x\(map.resolution)"),
                      ("Attention steps", describeSteps(map.steps)),
                      ("Attention layers", "\(map.layers.count)")]
         if map.kind == .crossAttention { pairs.append(("Attention tokens", map.tokens.map(String.init).joined(separator: " "))) }
@@ -192,7 +195,7 @@ extension BuiltinRegistry {
             for name in ["k", "v", "scale"] where !args.isNil(name) {
                 throw HostError("attention: '\(name)' applies to tensor attention, not to a process")
             }
-            let (_, p) = try AttentionBuiltins.capturing(args["source"], op)
+            let (pv, p) = try AttentionBuiltins.capturing(args["source"], op)
             guard let store = p.attention else { throw HostError("attention: the \(p.kindName) was made with capture: false") }
             let branch = try args.int("branch")
             let kind = try AttentionBuiltins.kind(args["kind"], op)
@@ -213,7 +216,7 @@ extension BuiltinRegistry {
                                        places: try AttentionBuiltins.places(args["place"], op),
                                        heads: try AttentionBuiltins.indices(args["heads"], op, "heads"), branch: branch)
             let map = try ProcessBuiltins.drive(op) { try store.map(query) }
-            return .host(AttentionMapValue(map, word: word))
+            return .host(AttentionMapValue(map, word: word, source: pv.parametersSource()))
         }
         register("attention_grid", family: "attention",
                  params: [BuiltinParam("p", doc: "a process that captured attention"),

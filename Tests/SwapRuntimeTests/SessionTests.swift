@@ -118,11 +118,12 @@ func filesUnder(_ folder: String) -> [String: Data] {
 
 @Test func everyRuntimeBuiltinHasDocAndOneExample() {
     let registry = Session.documentationRegistry()
-    let runtime = registry.all.filter { ["tensor", "io", "image"].contains($0.family) }
+    let runtime = registry.all.filter { ["tensor", "io", "image", "process", "sampling", "attention"].contains($0.family) }
     let names = Set(runtime.map(\.name))
     for name in ["tensor", "zeros", "ones", "randn", "rand", "arange", "matmul", "softmax", "concat", "resize",
                  "upsample", "attention", "conv2d", "group_norm", "layer_norm", "silu", "gelu", "load_image",
-                 "save_image", "load_tensors", "save_tensors", "to_image", "heatmap", "overlay", "grid"] {
+                 "save_image", "load_tensors", "save_tensors", "to_image", "heatmap", "overlay", "grid",
+                 "step", "run", "back", "sample", "sdedit", "attention_grid", "tokens"] {
         #expect(names.contains(name), "\(name) is not registered")
     }
     for b in runtime {
