@@ -155,5 +155,6 @@ extension BuiltinRegistry {
         registerAttentionBuiltins(workspace)
         registerPromptToPromptBuiltins(workspace)
         registerInversionBuiltins(workspace)
+        registerBaretBuiltins(workspace)
     }
 }
