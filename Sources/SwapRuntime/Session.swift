@@ -143,7 +143,7 @@ public final class Session {
 
 extension BuiltinRegistry {
     /// Registers the runtime families: "tensor", "io", "image", "model", "process", "sampling",
-    /// "attention", "p2p" and "inversion".
+    /// "attention", "p2p", "inversion", "baret" and "world".
     public func registerRuntimeBuiltins(_ workspace: Workspace) {
         registerTensorCreationBuiltins(workspace)
         registerTensorOpBuiltins()
@@ -156,5 +156,6 @@ extension BuiltinRegistry {
         registerPromptToPromptBuiltins(workspace)
         registerInversionBuiltins(workspace)
         registerBaretBuiltins(workspace)
+        registerWorldBuiltins(workspace)
     }
 }

@@ -7,7 +7,7 @@ struct SwapScriptCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "swapscript",
         abstract: "Step-by-step diffusion image editing: a script language, a REPL and a CPU engine.",
-        subcommands: [Repl.self, Run.self, Check.self, Inspect.self, Help.self, Bench.self],
+        subcommands: [Repl.self, Run.self, Check.self, Inspect.self, Help.self, Bench.self, WorldCommand.self],
         defaultSubcommand: Repl.self)
 
     static func main() {

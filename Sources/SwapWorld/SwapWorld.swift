@@ -1,2 +1,0 @@
-// SwapWorld: the ShapesWorld scene generator, its recognizer, and the training of the embedded
-// default model.
