@@ -339,10 +339,12 @@ extension BuiltinRegistry {
                 source = .generated(prompt: prompt, seed: seed)
                 settings.steps = args.isNil("steps") ? 50 : try args.int("steps")
                 if let (h, w) = try SamplerBuiltins.size(args["size"], "masactrl") { (settings.height, settings.width) = (h, w) }
-            case let v:
-                let inversion = try InversionBuiltins.result(v, "masactrl")
+            case .host(let h as ProcessValue):
+                let inversion = try InversionBuiltins.result(.host(h), "masactrl")
                 source = .inverted(inversion, prompt: args.isNil("source_prompt") ? inversion.prompt : try args.string("source_prompt"))
                 settings.steps = args.isNil("steps") ? inversion.steps : try args.int("steps")
+            case let v:
+                throw HostError("masactrl: source must be a prompt or a finished invert(...) / null_text_invert(...), got \(v.typeName)")
             }
             let capture = try SamplerBuiltins.capture(args["capture"], "masactrl")
             let p = try ProcessBuiltins.drive("masactrl") { try MasaCtrlEdit(model: model, source: source, settings: settings, capture: capture) }
