@@ -85,8 +85,8 @@ public final class LocalBlend {
         }
     }
 
-    /// The resolution whose maps are used.
-    func chosenSide() throws -> Int {
+    /// The query resolution whose maps make the mask.
+    public func chosenSide() throws -> Int {
         if let resolution {
             guard maps.blend[resolution] != nil else {
                 throw EditingError("local blend: no cross-attention maps at \(resolution)x\(resolution) were collected (model layers at: \(maps.blend.keys.sorted().map(String.init).joined(separator: ", ")))")

@@ -10,8 +10,8 @@ import SwapTensor
 ///
 /// - Display: `p2p_controller replace  cross 0..0.8  self 0..0.4`.
 /// - Fields: `mode`, `cross_steps`, `self_steps`, `weights`, `blend`, `step` (the step of its last UNet call),
-///   `cross_window` (the α table, steps+1 rows of 77), `mask` (the local-blend mask, when blending
-///   has maps).
+///   `cross_window` (the α table, steps+1 rows of 77), `mask` (the local-blend mask at the maps'
+///   resolution, [1, 1, r, r], once blending has maps).
 public final class ControllerValue: HostValue {
     public let controller: PromptToPromptController
     let settings: PromptToPromptSettings
@@ -42,8 +42,8 @@ public final class ControllerValue: HostValue {
                                                    scalars: controller.crossWindow.flatMap { $0 }))
         case "mask":
             guard let blend = controller.localBlend, !blend.maps.blend.isEmpty else { return .nil }
-            let side = blend.maps.blend.keys.max() ?? 16
-            return .tensor(try Convert.engine("p2p_controller.mask") { try blend.mask(height: side * 4, width: side * 4) })
+            let side = try Convert.engine("p2p_controller.mask") { try blend.chosenSide() }
+            return .tensor(try Convert.engine("p2p_controller.mask") { try blend.mask(height: side, width: side) })
         default: return nil
         }
     }

@@ -153,9 +153,9 @@ extension BuiltinRegistry {
         registerProcessBuiltins(workspace)
         registerSamplerBuiltins(workspace)
         registerAttentionBuiltins(workspace)
+        registerWorldBuiltins(workspace)
         registerPromptToPromptBuiltins(workspace)
         registerInversionBuiltins(workspace)
         registerBaretBuiltins(workspace)
-        registerWorldBuiltins(workspace)
     }
 }

@@ -122,6 +122,28 @@ import SwapTensor
         }
     }
 
+    /// Stepping equals running, and back then step reproduces the same embedding and latent,
+    /// bit for bit (Adam and the UNet backward are deterministic).
+    @Test func nullTextStepEqualsRunAndBackReproduces() throws {
+        let s = try Self.setup()
+        let pivot = try Self.invert()
+        var settings = NullTextSettings(inner: 3)
+        settings.epsilon = 1e-5
+        let a = try NullTextInversion(setup: s, pivot: pivot, settings: settings)
+        try a.run(.detached)
+        let b = try NullTextInversion(setup: s, pivot: pivot, settings: settings)
+        for _ in 0..<InversionFixtures.steps { try b.advance(.detached) }
+        #expect(a.state.latent.scalars == b.state.latent.scalars)
+        #expect(a.state.null.scalars == b.state.null.scalars)
+        try b.back(3)
+        #expect(b.index == InversionFixtures.steps - 3 && b.state.embeddings.count == InversionFixtures.steps - 3)
+        #expect(b.trace.count == InversionFixtures.steps - 3)
+        try b.run(.detached)
+        #expect(a.state.latent.scalars == b.state.latent.scalars)
+        #expect(zip(a.state.embeddings, b.state.embeddings).allSatisfy { $0.scalars == $1.scalars })
+        #expect(a.trace.series("loss") == b.trace.series("loss"))
+    }
+
     @Test func wrongImageSizeIsReported() throws {
         let model = try InversionFixtures.model.get()
         do {

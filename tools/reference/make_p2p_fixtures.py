@@ -486,7 +486,7 @@ def main():
         cases = alignment_cases(tok)
         cases["script"] = SCRIPT
         with open(os.path.join(OUT, "p2p_alignment.json"), "w") as f:
-            json.dump(cases, f, indent=0)
+            json.dump(cases, f, separators=(",", ":"))
         tensors, pipe = inversion_reference(tmp)
         pairs = p2p_reference(pipe, tok)
     tensors = {k: v.detach().contiguous().float() for k, v in tensors.items()}
