@@ -193,8 +193,10 @@ enum BaretBuiltins {
             ProcessField("branches", get: { .list(BaretBranch.allCases.map { .string($0.name) }) }),
             ProcessField("lambdas", get: { numbers((0..<p.scheduler.stepCount).map { p.settings.transition.lambda(step: $0, of: p.scheduler.stepCount) }) }),
             ProcessField("gates", get: {
-                let layers = p.pipeline.model.unet.attentionLayers
-                let g = p.controller.gates(layers: layers, side: { _ in 0 })
+                let latent = p.state.latents[0]
+                let sides = AttentionCaptureSettings.unetLayers(config: p.pipeline.model.unet.config, latentSide: max(latent.shape[2], latent.shape[3]))
+                let sideByOrder = Dictionary(uniqueKeysWithValues: sides.map { ($0.info.order, $0.side) })
+                let g = p.controller.gates(layers: sides.map(\.info), side: { sideByOrder[$0.order] ?? 0 })
                 return .record([("self", .list(g.selfLayers.map { .string($0) })), ("cross", .list(g.crossLayers.map { .string($0) }))])
             }),
             ProcessField("prompt", get: { .string(p.inversion.prompt) }),
