@@ -143,7 +143,7 @@ public final class Session {
 
 extension BuiltinRegistry {
     /// Registers the runtime families: "tensor", "io", "image", "model", "process", "sampling",
-    /// "attention", "p2p", "inversion", "world", "distillation", "instantswap" and "concepts".
+    /// "attention", "p2p", "inversion", "world", "distillation", "instantswap", "concepts" and "baret".
     public func registerRuntimeBuiltins(_ workspace: Workspace) {
         registerTensorCreationBuiltins(workspace)
         registerTensorOpBuiltins()
@@ -159,5 +159,6 @@ extension BuiltinRegistry {
         registerDistillationBuiltins(workspace)
         registerInstantSwapBuiltins(workspace)
         registerConceptBuiltins(workspace)
+        registerBaretBuiltins(workspace)
     }
 }

@@ -67,7 +67,8 @@ struct ProcessBuiltinTests {
         #expect(!h.lines.contains { $0.contains("s/step") })
     }
 
-    static let modelExamples = ["step_through_denoising", "attention_maps", "p2p_replace", "null_text_inversion"]
+    static let modelExamples = ["step_through_denoising", "attention_maps", "p2p_replace", "null_text_inversion",
+                                     "baret_nonrigid", "masactrl"]
         .filter { FileManager.default.fileExists(atPath: repositoryRoot.appendingPathComponent("examples/\($0).swapscript").path) }
 
     @Test(arguments: modelExamples)
