@@ -84,7 +84,7 @@ let package = Package(
         .testTarget(name: "SwapEditingTests", dependencies: ["SwapEditing", "SwapPipeline", "SwapModels", "SwapSchedulers", "SwapTensor", "SwapIO"],
                     resources: [.copy("Fixtures")], swiftSettings: fastMath),
         .testTarget(name: "SwapWorldTests", dependencies: ["SwapWorld", "SwapEditing", "SwapModels", "SwapTensor", "SwapIO"],
-                    swiftSettings: fastMath),
+                    exclude: ["Fixtures"], swiftSettings: fastMath),
         .testTarget(name: "SwapLangTests", dependencies: ["SwapLang"], resources: [.copy("Scripts")]),
         .testTarget(name: "SwapRuntimeTests", dependencies: ["SwapRuntime", "SwapLang", "SwapTensor", "SwapIO", "SwapModels"],
                     exclude: ["Scripts"]),

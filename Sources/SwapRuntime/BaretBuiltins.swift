@@ -243,7 +243,7 @@ extension BuiltinRegistry {
                           BuiltinParam("target_prompt", .string, doc: "the target text (BARET needs no caption)")] + BaretBuiltins.ttisParams,
                  doc: "BARET's target-text inversion schedule: DDIM-inverts the image with the target text, then returns a steppable process whose step i tunes the conditional embedding C_i (from e_tgt, Adam, gradients through the UNet's cross-attention) so guided DDIM sampling follows the inversion; ∅ stays encode(\"\"). Fields: loss, losses, iterations, total_iterations, threshold, pivot_errors, embeddings (C_i), embedding, latent, z0, error, ddim_error (the same steps without tuning), iters_per_step / lr / epsilon (settable between steps), trace (t, loss, inner_iterations, threshold, lr, embedding_drift, pivot_error). [I] marks reconstructed choices.",
                  example: "r = run(ttis(m, img, \"a dog lying down\", steps: 50)); r.total_iterations; b = baret(m, r, \"a dog lying down\")") { args, ctx in
-            let model = try SamplerBuiltins.model(args["model"], "ttis")
+            let model = try Convert.model(args["model"], "ttis")
             let p = try BaretBuiltins.makeTTIS(args, model: model, image: args["image"], prompt: try args.string("target_prompt"), ws, ctx, "ttis")
             return .host(BaretBuiltins.value(p, ws, ctx))
         }
@@ -253,7 +253,7 @@ extension BuiltinRegistry {
                           BuiltinParam("target_prompt", .string, doc: "the target text (must be the one ttis inverted with)")] + BaretBuiltins.transitionParams,
                  doc: "BARET's progressive transition alone: guided DDIM from z*_T with the interpolated embedding ê_i of each step (Fig. 2's I_trans); the image (x̂₀ preview) is available at any step. interpolation: \"imagic\" uses Imagic's ē = η·e_tgt + (1 − η)·e_opt instead. Fields: lambdas, lambda, embedding, embeddings, latent, x0.",
                  example: "tr = run(transition(m, r, \"a dog lying down\", lambda: [0.8, 0.1])); tr.image") { args, ctx in
-            let model = try SamplerBuiltins.model(args["model"], "transition")
+            let model = try Convert.model(args["model"], "transition")
             let p = try BaretBuiltins.ttis(args["inversion"], "transition")
             let prompt = try args.string("target_prompt")
             guard prompt == p.setup.prompt else {
@@ -280,7 +280,7 @@ extension BuiltinRegistry {
                  ] + BaretBuiltins.ttisParams,
                  doc: "BARET (Qiao et al., rebuilt from the paper; [I] marks reconstructed choices): after target-text inversion, three branches start from z*_T and are denoised together in one batched UNet call per step: reconstruction (C_i), transition (ê_i = λ_i·C_i + (1 − λ_i)·e_tgt) and editing (e_tgt), whose self-attention reads the reconstruction's K, V and whose cross-attention map is the transition's for the first τ_SA / τ_CA of the steps. Fields: latent (editing), latents, x0, reconstruction_image / transition_image / editing_image (any step), image (the three side by side), lambdas, gates, trace; attention(b, word, branch: 2) with capture.",
                  example: "b = run(baret(m, img, \"a cat standing\", steps: 50)); save_image(b.image, \"baret.png\")") { args, ctx in
-            let model = try SamplerBuiltins.model(args["model"], "baret")
+            let model = try Convert.model(args["model"], "baret")
             let prompt = try args.string("target_prompt")
             let inversion: TargetTextInversion
             if case .host(let h as ProcessValue) = args["image"], h.process is TargetTextInversion {
@@ -325,7 +325,7 @@ extension BuiltinRegistry {
                           BuiltinParam("capture", default: .bool(false), doc: "attention capture (branch 0 source, 1 target)")],
                  doc: "MasaCtrl (Cao et al.): the source and the target are denoised together from one latent, and from start_step on, at layers ≥ start_layer, the target's self-attention queries the source's keys and values (both CFG halves), so the target keeps the source's content while following the target prompt. Fields: latent (target), source_latent, x0, gate (controlled layer indices per step), image (source | target).",
                  example: "e = run(masactrl(m, source: \"a photo of a running dog\", target_prompt: \"a photo of a sitting dog\", seed: 3)); e.image") { args, ctx in
-            let model = try SamplerBuiltins.model(args["model"], "masactrl")
+            let model = try Convert.model(args["model"], "masactrl")
             var settings = MasaCtrlEditSettings(target: try args.string("target_prompt"))
             settings.control = MasaCtrlSettings(startStep: try args.int("start_step"), startLayer: try args.int("start_layer"))
             settings.control.halves = try BaretBuiltins.choice(args, "halves", "masactrl", GuidanceHalves.allCases)

@@ -18,21 +18,21 @@ extension BuiltinRegistry {
                           BuiltinParam("scale", .number, default: .number(1), doc: "the LoRA scale (diffusers' set_adapters weight / fuse_lora lora_scale)")],
                  doc: "A copy of the model with LoRA weights merged into the UNet's attention projections (W + scale·alpha/rank·up·down); text-encoder and non-attention LoRA weights are reported as unsupported.",
                  example: "m2 = load_lora(m, \"loras/my_style.safetensors\", scale: 0.8)") { args, _ in
-            let m = try DistillationSupport.model(args["model"], "load_lora")
+            let m = try Convert.model(args["model"], "load_lora")
             let path = ws.resolveInput(try args.string("path"))
             let scale = try args.number("scale")
             guard scale.isFinite else { throw HostError("load_lora: scale must be finite") }
-            return try DistillationSupport.engine("load_lora") { .host(ModelValue(try m.addingLoRA(contentsOf: path, scale: Float(scale)))) }
+            return try Convert.inference("load_lora") { .host(ModelValue(try m.addingLoRA(contentsOf: path, scale: Float(scale)))) }
         }
         register("load_textual_inversion", family: "concepts",
                  params: [BuiltinParam("model", .host(["model"])), BuiltinParam("path", .string, doc: "a .safetensors embedding"),
                           BuiltinParam("token", default: .nil, doc: "the token to use (required for A1111 files; default: the file's)")],
                  doc: "A copy of the model that knows a textual-inversion token: learned_embeds.safetensors ({token: vector}) or an A1111 embedding (emb_params). A multi-vector token stands for all its vectors in prompts.",
                  example: "m2 = load_textual_inversion(m, \"cat_toy/learned_embeds.safetensors\"); encode_text(m2, \"a <cat-toy> on a table\")") { args, _ in
-            let m = try DistillationSupport.model(args["model"], "load_textual_inversion")
+            let m = try Convert.model(args["model"], "load_textual_inversion")
             let path = ws.resolveInput(try args.string("path"))
             let token = args.isNil("token") ? nil : try args.string("token")
-            return try DistillationSupport.engine("load_textual_inversion") {
+            return try Convert.inference("load_textual_inversion") {
                 .host(ModelValue(try m.addingTextualInversion(TextualInversionEmbedding(contentsOf: path, token: token))))
             }
         }
@@ -40,11 +40,11 @@ extension BuiltinRegistry {
                  params: [BuiltinParam("model", .host(["model"])), BuiltinParam("token", .string)],
                  doc: "The text encoder's embedding vectors of a token, [n, D] (one row per token the text stands for). Saved as {token: vectors} it is a learned_embeds.safetensors file.",
                  example: "save_tensors({\"<cat-toy>\": token_embedding(m2, \"<cat-toy>\")}, \"learned_embeds.safetensors\")") { args, _ in
-            let m = try DistillationSupport.model(args["model"], "token_embedding")
+            let m = try Convert.model(args["model"], "token_embedding")
             let token = try args.string("token")
             let ids = m.tokenizer.encode(token).filter { $0 != m.tokenizer.bosID && $0 != m.tokenizer.eosID && $0 != m.tokenizer.padID }
             guard !ids.isEmpty else { throw HostError("token_embedding: \"\(token)\" has no tokens") }
-            return .host(TensorValue(try DistillationSupport.engine("token_embedding") { try m.textEncoder.tokenEmbedding.indexSelect(axis: 0, ids) }))
+            return .host(TensorValue(try Convert.inference("token_embedding") { try m.textEncoder.tokenEmbedding.indexSelect(axis: 0, ids) }))
         }
         register("learn_token", family: "concepts",
                  params: [BuiltinParam("model", .host(["model"])), BuiltinParam("images", .list, doc: "training images (sides multiples of the VAE factor)"),
@@ -55,7 +55,7 @@ extension BuiltinRegistry {
                           BuiltinParam("seed", .integer, default: .number(0), doc: "seed of the timesteps and noise")],
                  doc: "Textual inversion: learns the embedding of a new token from a few images with the denoising loss (prompt templates \"a photo of a {}\", …; t uniform; AdamW on that row only) and returns a copy of the model that knows it.",
                  example: "m2 = learn_token(m, [img1, img2], token: \"<my-cup>\", init: \"cup\", steps: 500)") { args, ctx in
-            let m = try DistillationSupport.model(args["model"], "learn_token")
+            let m = try Convert.model(args["model"], "learn_token")
             guard case .list(let list) = args["images"], !list.items.isEmpty else { throw HostError("learn_token: images must be a non-empty list of images") }
             let latents = try list.items.map { try DistillationSupport.latent($0, model: m, "learn_token") }
             var settings = TokenLearningSettings()
@@ -64,11 +64,11 @@ extension BuiltinRegistry {
             let seed = try args.int("seed")
             guard seed >= 0 else { throw HostError("learn_token: seed must be ≥ 0") }
             settings.seed = UInt64(seed)
-            let process = try DistillationSupport.engine("learn_token") {
+            let process = try Convert.inference("learn_token") {
                 try TokenLearning(model: m, latents: latents, token: try args.string("token"), initializer: try args.string("init"), settings: settings)
             }
             try ProcessBuiltins.drive("learn_token") { try process.run(ProcessBuiltins.context(ws, ctx)) }
-            return .host(ModelValue(try DistillationSupport.engine("learn_token") { try process.learnedModel() }))
+            return .host(ModelValue(try Convert.inference("learn_token") { try process.learnedModel() }))
         }
     }
 }

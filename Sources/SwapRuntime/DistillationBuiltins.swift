@@ -65,12 +65,12 @@ extension BuiltinRegistry {
 
         func make(_ op: String, _ method: DistillationMethod, _ args: BoundArguments, _ ctx: CallContext,
                   configure: (inout DistillationSettings) throws -> Void = { _ in }) throws -> Value {
-            let m = try DistillationSupport.model(args["model"], op)
+            let m = try Convert.model(args["model"], op)
             let source = try DistillationSupport.latent(args["source"], model: m, op)
             var settings = DistillationSettings(method: method)
             try Self.applyDistillationOptions(args, to: &settings, op)
             try configure(&settings)
-            return try DistillationSupport.engine(op) {
+            return try Convert.inference(op) {
                 let embed = { (text: String) in try m.textEncoder.promptEmbeddings([m.tokenizer.encode(text)]) }
                 let prompts: DistillationPrompts
                 let described: [(String, String)]
@@ -159,21 +159,6 @@ extension BuiltinRegistry {
 
 /// Helpers shared by the distillation and InstantSwap builtins.
 enum DistillationSupport {
-    static func model(_ v: Value, _ op: String) throws -> StableDiffusion {
-        guard case .host(let h as ModelValue) = v else {
-            throw HostError("\(op): 'model' must be a model from load_model, got \(v.typeName)")
-        }
-        return h.model
-    }
-
-    /// Runs engine code without gradient recording; errors become `op: message`.
-    static func engine<T>(_ op: String, _ body: () throws -> T) throws -> T {
-        do { return try GradMode.withoutGradient(body) } catch let e as HostError { throw e } catch {
-            let text = "\(error)"
-            throw HostError(text.hasPrefix(op + ":") ? text : "\(op): \(text)")
-        }
-    }
-
     /// The pixels [1, 3, H, W] in [−1, 1] of an image value.
     static func pixels(_ v: Value, model m: StableDiffusion, _ op: String) throws -> Tensor {
         guard case .host(let h as ImageValue) = v else { throw HostError("\(op): expected an image, got \(v.typeName)") }
@@ -195,6 +180,6 @@ enum DistillationSupport {
             return z
         }
         let x = try pixels(v, model: m, op)
-        return try engine(op) { try m.vae.encode(x).mean * m.vae.scalingFactor }
+        return try Convert.inference(op) { try m.vae.encode(x).mean * m.vae.scalingFactor }
     }
 }

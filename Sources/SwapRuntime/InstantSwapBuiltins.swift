@@ -19,7 +19,7 @@ enum BoxRecords {
 
     static func pixelBox(_ v: Value, _ op: String) throws -> PixelBox {
         let b = try WorldValues.box(from: v, op)
-        return try DistillationSupport.engine(op) { try PixelBox(top: b.y0, left: b.x0, bottom: b.y1, right: b.x1) }
+        return try Convert.inference(op) { try PixelBox(top: b.y0, left: b.x0, bottom: b.y1, right: b.x1) }
     }
 }
 
@@ -43,7 +43,7 @@ extension BuiltinRegistry {
                           BuiltinParam("seed", .integer, default: .number(0), doc: "seed of the passes' noise")],
                  doc: "InstantSwap's automatic bounding box: per pass, noise the image's latent, read the UNet's attention at one grid, form A_s·(A_c)^τ at the word's token, normalise, resize (bicubic) to the image, threshold, keep the largest component; the box bounds the union of the passes. Returns a box record {x0, y0, x1, y1} (integer pixels, half-open; draw it with draw_box) with `maps`, the passes' attention maps as [h, w] tensors.",
                  example: "b = auto_bbox(m, img, \"a red circle on grey\", word: \"circle\")") { args, _ in
-            let m = try DistillationSupport.model(args["model"], "auto_bbox")
+            let m = try Convert.model(args["model"], "auto_bbox")
             let size = try imageSize(args["image"], "auto_bbox")
             let prompt = try args.string("prompt"), word = try args.string("word")
             guard let token = m.tokenizer.tokenIndices(of: word, in: prompt).last else {
@@ -62,7 +62,7 @@ extension BuiltinRegistry {
             }
             let grid = args.isNil("grid") ? nil : try args.int("grid")
             let latent = try DistillationSupport.latent(args["image"], model: m, "auto_bbox")
-            let result = try DistillationSupport.engine("auto_bbox") {
+            let result = try Convert.inference("auto_bbox") {
                 try AutoBoundingBox.find(predictor: NoisePredictor(model: m), latent: latent,
                                          prompt: try m.textEncoder.promptEmbeddings([m.tokenizer.encode(prompt)]),
                                          null: try m.textEncoder.promptEmbeddings([m.tokenizer.encode("")]), token: token,
@@ -90,7 +90,7 @@ extension BuiltinRegistry {
                          ] + Self.distillationOptions,
                  doc: "InstantSwap as a steppable process: DDS with BGM (gradient zeroed outside the box), SECR (box queries attend to the concept prompts) and SSGU (k = 5), 550 iterations over sorted timesteps in 100..899, seed 42. Swap several concepts by chaining: source: previous.latent.",
                  example: "p = instantswap(m, source: img, source_prompt: \"a red circle\", target_prompt: \"a green square\", source_concept: \"circle\", target_concept: \"square\"); run(p); draw_box(p.image, p.box)") { args, ctx in
-            let m = try DistillationSupport.model(args["model"], "instantswap")
+            let m = try Convert.model(args["model"], "instantswap")
             let source = try DistillationSupport.latent(args["source"], model: m, "instantswap")
             let f = m.vaeScaleFactor
             var size = (width: source.shape[3] * f, height: source.shape[2] * f)
@@ -115,12 +115,12 @@ extension BuiltinRegistry {
             let sourcePrompt = try args.string("source_prompt"), sourceConcept = try args.string("source_concept")
             let chosen: PixelBox
             if args.isNil("box") {
-                let bboxModel = args.isNil("bbox_model") ? m : try DistillationSupport.model(args["bbox_model"], "instantswap")
+                let bboxModel = args.isNil("bbox_model") ? m : try Convert.model(args["bbox_model"], "instantswap")
                 let word = sourceConcept.split(separator: " ").last.map(String.init) ?? ""
                 guard let token = bboxModel.tokenizer.tokenIndices(of: word, in: sourcePrompt).last else {
                     throw HostError("instantswap: no box given and the source concept's word \"\(word)\" is not in the source prompt \"\(sourcePrompt)\" (give box:)")
                 }
-                chosen = try DistillationSupport.engine("instantswap") {
+                chosen = try Convert.inference("instantswap") {
                     try AutoBoundingBox.find(predictor: NoisePredictor(model: bboxModel), latent: source,
                                              prompt: try bboxModel.textEncoder.promptEmbeddings([bboxModel.tokenizer.encode(sourcePrompt)]),
                                              null: try bboxModel.textEncoder.promptEmbeddings([bboxModel.tokenizer.encode("")]),
@@ -129,7 +129,7 @@ extension BuiltinRegistry {
             } else {
                 chosen = try BoxRecords.pixelBox(args["box"], "instantswap")
             }
-            return try DistillationSupport.engine("instantswap") {
+            return try Convert.inference("instantswap") {
                 let embed = { (text: String) in try m.textEncoder.promptEmbeddings([m.tokenizer.encode(text)]) }
                 let prompts = InstantSwapPrompts(null: try embed(""), sourcePrompt: try embed(sourcePrompt),
                                                  targetPrompt: try embed(try args.string("target_prompt")),

@@ -128,7 +128,7 @@ extension BuiltinRegistry {
                  params: common + [BuiltinParam("guidance", .number, default: .number(1), doc: "1: the caption alone (null-text inversion's choice); > 1 adds the \"\" row and guides")],
                  doc: "DDIM inversion (diffusers DDIMInverseScheduler): encodes the image (posterior mean) and runs it up the timestep grid, returning the finished process. Fields: trajectory (z*_0 … z*_T), timesteps, latent (z*_T), z0, eps, x0. Pass it to sample(..., inversion:) or p2p(..., inversion:).",
                  example: "inv = invert(m, load_image(\"cat.png\"), \"a cat\", steps: 50); r = run(sample(m, \"a cat\", inversion: inv, guidance: 1))") { args, ctx in
-            let model = try SamplerBuiltins.model(args["model"], "invert")
+            let model = try Convert.model(args["model"], "invert")
             let pixels = try InversionBuiltins.pixels(args["image"], "invert")
             let guidance = try args.number("guidance")
             let p = try ProcessBuiltins.drive("invert") { () throws -> DDIMInversion in
@@ -151,7 +151,7 @@ extension BuiltinRegistry {
                  ],
                  doc: "Null-text inversion (Mokady et al.): runs DDIM inversion with the caption, then returns a steppable process whose step i optimises the unconditional embedding ∅_i (Adam, gradients through the UNet) so guided DDIM sampling follows the inversion. Fields: loss, losses, iterations, total_iterations, latent, null, embeddings, error (reconstruction MSE vs z0 when done), ddim_error (plain DDIM at the same guidance), inner / lr / epsilon (settable between steps: back(n, 1) then step(n) re-runs a step with new values), trace (t, loss, inner_iterations, lr, threshold, null_drift, pivot_error).",
                  example: "n = run(null_text_invert(m, img, \"a cat\", steps: 50)); n.error; p = p2p(m, source: \"a cat\", target: \"a dog\", inversion: n)") { args, ctx in
-            let model = try SamplerBuiltins.model(args["model"], "null_text_invert")
+            let model = try Convert.model(args["model"], "null_text_invert")
             let pixels = try InversionBuiltins.pixels(args["image"], "null_text_invert")
             let inner = try args.int("inner")
             let (guidance, epsilon, lr) = (try args.number("guidance"), try args.number("epsilon"), try args.number("lr"))

@@ -177,7 +177,7 @@ extension BuiltinRegistry {
                  ],
                  doc: "Prompt-to-Prompt (Hertz et al.) as a steppable pair: the source and target prompts are denoised together from the same noise in one batched UNet call per step, and the controller injects the source's attention into the target (replace / refine alignment, reweighting, local blend). Fields: latent (target), source_latent, x0, image (source | target), controller, trace.",
                  example: "p = run(p2p(m, source: \"a cat riding a bike\", target: \"a dog riding a bike\", seed: 1)); p.image") { args, ctx in
-            let model = try SamplerBuiltins.model(args["model"], "p2p")
+            let model = try Convert.model(args["model"], "p2p")
             var settings = PromptToPromptSettings(source: try args.string("source"), target: try args.string("target"))
             try PromptToPromptBuiltins.configure(&settings, args, "p2p")
             let guidance = try args.number("guidance")

@@ -9,13 +9,6 @@ import SwapTensor
 // `sdedit` (diffusers StableDiffusionImg2ImgPipeline) as steppable processes.
 
 enum SamplerBuiltins {
-    static func model(_ v: Value, _ op: String) throws -> StableDiffusion {
-        guard case .host(let h as ModelValue) = v else {
-            throw HostError("\(op): 'model' must be a model from load_model, got \(v.typeName)")
-        }
-        return h.model
-    }
-
     static func scheduler(_ v: Value, _ op: String) throws -> SchedulerChoice {
         switch v {
         case .string("ddim"): return .ddim()
@@ -135,7 +128,7 @@ extension BuiltinRegistry {
                        BuiltinParam("inversion", default: .nil, doc: "a finished invert(...) or null_text_invert(...): start from its z*_T (with its per-step null-text embeddings)")],
                  doc: "A steppable text-to-image sampler (diffusers StableDiffusionPipeline semantics) positioned before its first step: advance it with step/run, rewind with back. Fields: i, t, latent, eps, x0, image, done, prompt, negative, guidance (settable between steps), trace.",
                  example: "s = sample(m, \"a red circle\", steps: 20, seed: 1); step(s, 5); s.x0") { args, ctx in
-            let model = try SamplerBuiltins.model(args["model"], "sample")
+            let model = try Convert.model(args["model"], "sample")
             var settings = try SamplerBuiltins.settings(args, ws, "sample")
             if let (h, w) = try SamplerBuiltins.size(args["size"], "sample") { (settings.height, settings.width) = (h, w) }
             let capture = try SamplerBuiltins.capture(args["capture"], "sample")
@@ -153,7 +146,7 @@ extension BuiltinRegistry {
                           BuiltinParam("strength", .number, default: .number(0.8), doc: "fraction of the schedule to run, in (0, 1]")] + common,
                  doc: "SDEdit / img2img as a steppable process (diffusers StableDiffusionImg2ImgPipeline): the image's VAE latent is noised to the first of the last ⌊steps·strength⌋ timesteps and denoised with the prompt.",
                  example: "e = run(sdedit(m, img, \"a green square\", strength: 0.6)); e.image") { args, ctx in
-            let model = try SamplerBuiltins.model(args["model"], "sdedit")
+            let model = try Convert.model(args["model"], "sdedit")
             let settings = try SamplerBuiltins.settings(args, ws, "sdedit")
             let pixels: Tensor
             switch args["image"] {

@@ -1,5 +1,6 @@
 import SwapLang
 import SwapTensor
+import SwapModels
 
 // Conversions between language values and engine types (tensors, shapes, axes), with the
 // argument checks that keep a script from ever reaching an engine precondition.
@@ -155,6 +156,22 @@ enum Convert {
             return .list((0..<extent).map { build(depth + 1, offset + $0 * stride) })
         }
         return build(0, 0)
+    }
+
+    /// The model of a `load_model` value.
+    static func model(_ v: Value, _ op: String) throws -> StableDiffusion {
+        guard case .host(let h as ModelValue) = v else {
+            throw HostError("\(op): 'model' must be a model from load_model, got \(v.typeName)")
+        }
+        return h.model
+    }
+
+    /// Runs model code without gradient recording; errors become `op: message`.
+    static func inference<T>(_ op: String, _ body: () throws -> T) throws -> T {
+        do { return try GradMode.withoutGradient(body) } catch let e as HostError { throw e } catch {
+            let text = "\(error)"
+            throw HostError(text.hasPrefix(op + ":") ? text : "\(op): \(text)")
+        }
     }
 
     /// Wraps a `TensorError` (or any engine error) as a `HostError` that names the operation.
