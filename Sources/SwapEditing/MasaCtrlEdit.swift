@@ -22,6 +22,8 @@ public enum MasaCtrlSource {
 public struct MasaCtrlEditSettings {
     public var target: String
     public var control = MasaCtrlSettings()
+    /// The source and target masks of the `.mask` variant.
+    public var masks: MasaCtrlMasks?
     public var guidance: Float = 7.5
     public var steps: Int = 50
     public var negative: String = ""
@@ -98,7 +100,7 @@ public final class MasaCtrlEdit: ValueStateProcess, AttentionCapturing {
         let prompts = [settings.negative, sourcePrompt] + (same ? [] : [settings.target])
         let embeddings = try pipeline.encodePrompts(prompts).chunked(prompts.count, axis: 0)
         (negativeEmbedding, sourceEmbedding, targetEmbedding) = (embeddings[0], embeddings[1], embeddings[same ? 1 : 2])
-        controller = MutualSelfAttentionControl(settings: settings.control)
+        controller = try MutualSelfAttentionControl(settings: settings.control, masks: settings.masks)
         predictor = NoisePredictor(model: model, hooks: [controller], capture: capture == .off ? nil : AttentionStore(settings: capture))
         state = State(source: latent, target: latent, index: 0, x0: nil)
         predictor.capture?.tokenCounts[0] = tokenCount(sourcePrompt)
@@ -170,7 +172,8 @@ public final class MasaCtrlEdit: ValueStateProcess, AttentionCapturing {
         var pairs: [(String, String)] = [("Model", modelName(pipeline.model)), ("Prompt", sourcePrompt), ("Target prompt", settings.target),
                                          ("Steps", "\(scheduler.stepCount)"), ("CFG scale", formatFloat(settings.guidance)),
                                          ("MasaCtrl start step", "\(settings.control.startStep)"),
-                                         ("MasaCtrl start layer", "\(settings.control.startLayer)")]
+                                         ("MasaCtrl start layer", "\(settings.control.startLayer)"),
+                                         ("MasaCtrl variant", settings.control.variant.rawValue)]
         switch source {
         case .generated(_, let seed): pairs.append(("Noise seed", "\(seed)"))
         case .inverted(let r, _): pairs.append(("Inversion", r.nullEmbeddings == nil ? "DDIM" : "null-text"))

@@ -29,6 +29,34 @@ enum BaretBuiltins {
         return value
     }
 
+    /// masactrl's variant, its masks and its mask_auto settings.
+    static func masactrlVariant(_ args: BoundArguments, _ settings: inout MasaCtrlEditSettings) throws {
+        let op = "masactrl"
+        settings.control.variant = try choice(args, "variant", op, MasaCtrlVariant.allCases)
+        func mask(_ name: String) throws -> AttentionMask? {
+            guard let t = try Convert.optionalTensor(args[name], op, name) else { return nil }
+            let shape = Array(t.shape.drop { $0 == 1 }.prefix(t.rank))
+            guard shape.count == 2 || (shape.isEmpty && t.count == 1) else {
+                throw HostError("\(op): \(name) must be an [H, W] tensor, got \(formatShape(t.shape))")
+            }
+            return try AttentionMask(height: shape.first ?? 1, width: shape.last ?? 1, values: t.scalars)
+        }
+        let (source, target) = (try mask("source_mask"), try mask("target_mask"))
+        switch (settings.control.variant, source, target) {
+        case (.mask, let s?, let t?): settings.masks = MasaCtrlMasks(source: s, target: t)
+        case (.mask, _, _): throw HostError("\(op): variant \"mask\" needs source_mask and target_mask")
+        case (_, nil, nil): break
+        default: throw HostError("\(op): source_mask and target_mask are for variant \"mask\" only")
+        }
+        settings.control.sourceTokens = try Convert.ints(args["source_tokens"], op, "source_tokens")
+        settings.control.targetTokens = try Convert.ints(args["target_tokens"], op, "target_tokens")
+        let threshold = try args.number("mask_threshold")
+        guard threshold.isFinite else { throw HostError("\(op): mask_threshold must be finite") }
+        settings.control.autoMaskThreshold = Float(threshold)
+        settings.control.autoMaskResolution = try args.int("mask_resolution")
+        guard settings.control.autoMaskResolution > 0 else { throw HostError("\(op): mask_resolution must be positive") }
+    }
+
     static func fraction(_ args: BoundArguments, _ name: String, _ op: String) throws -> Double {
         let f = try args.number(name)
         guard f.isFinite, f >= 0, f <= 1 else { throw HostError("\(op): \(name) must be a fraction in [0, 1], got \(formatNumber(f))") }
@@ -228,6 +256,12 @@ enum BaretBuiltins {
                 })
             }),
             ProcessField("unet_calls", get: { .number(Double(p.predictor.unetCalls)) }),
+            ProcessField("variant", get: { .string(p.settings.control.variant.rawValue) }),
+            ProcessField("auto_masks", get: {
+                guard let m = p.controller.lastAutoMasks else { return .nil }
+                func tensor(_ a: AttentionMask) -> Value { .tensor(Tensor(shape: [a.height, a.width], scalars: a.floats)) }
+                return .record([("source", tensor(m.source)), ("target", tensor(m.target))])
+            }),
         ]
         return ProcessValue(process: p, workspace: ws, location: ctx.location, fields: fields,
                             image: { try Tensor.concat(try p.images().chunked(2, axis: 0), axis: 3) }, parameters: { p.parameters })
@@ -322,13 +356,21 @@ extension BuiltinRegistry {
                           BuiltinParam("seed", .integer, default: .nil, doc: "seed of the shared initial noise of a generated source (default: the session seed)"),
                           BuiltinParam("guidance", .number, default: .number(7.5), doc: "classifier-free guidance scale"),
                           BuiltinParam("size", default: .nil, doc: "image size of a generated source: n or [height, width]"),
-                          BuiltinParam("capture", default: .bool(false), doc: "attention capture (branch 0 source, 1 target)")],
-                 doc: "MasaCtrl (Cao et al.): the source and the target are denoised together from one latent, and from start_step on, at layers ≥ start_layer, the target's self-attention queries the source's keys and values (both CFG halves), so the target keeps the source's content while following the target prompt. Fields: latent (target), source_latent, x0, gate (controlled layer indices per step), image (source | target).",
+                          BuiltinParam("capture", default: .bool(false), doc: "attention capture (branch 0 source, 1 target)"),
+                          BuiltinParam("variant", .string, default: .string("replace"), doc: "\"replace\" (K, V of the source), \"union\" (source and own K, V together), \"mask\" (foreground/background attention from source_mask and target_mask) or \"mask_auto\" (masks from the step's cross-attention)"),
+                          BuiltinParam("source_mask", default: .nil, doc: "mask variant: the source's foreground, an [H, W] tensor (> 0.5 is foreground), any resolution"),
+                          BuiltinParam("target_mask", default: .nil, doc: "mask variant: the target's foreground, an [H, W] tensor"),
+                          BuiltinParam("source_tokens", default: .list([.number(1)]), doc: "mask_auto: token indices of the source prompt whose cross-attention makes the source mask"),
+                          BuiltinParam("target_tokens", default: .list([.number(1)]), doc: "mask_auto: token indices of the target prompt for the target mask"),
+                          BuiltinParam("mask_threshold", .number, default: .number(0.1), doc: "mask_auto: threshold of the min-max normalised cross-attention"),
+                          BuiltinParam("mask_resolution", .integer, default: .number(16), doc: "mask_auto: side of the cross-attention maps read (16 for SD 1.x at 512²)")],
+                 doc: "MasaCtrl (Cao et al.): the source and the target are denoised together from one latent, and from start_step on, at layers ≥ start_layer, the target's self-attention queries the source's keys and values (both CFG halves), so the target keeps the source's content while following the target prompt. Fields: latent (target), source_latent, x0, gate (controlled layer indices per step), image (source | target), variant, auto_masks (mask_auto: the source and target masks of the last controlled call).",
                  example: "e = run(masactrl(m, source: \"a photo of a running dog\", target_prompt: \"a photo of a sitting dog\", seed: 3)); e.image") { args, ctx in
             let model = try Convert.model(args["model"], "masactrl")
             var settings = MasaCtrlEditSettings(target: try args.string("target_prompt"))
             settings.control = MasaCtrlSettings(startStep: try args.int("start_step"), startLayer: try args.int("start_layer"))
             settings.control.halves = try BaretBuiltins.choice(args, "halves", "masactrl", GuidanceHalves.allCases)
+            try BaretBuiltins.masactrlVariant(args, &settings)
             let guidance = try args.number("guidance")
             guard guidance.isFinite, abs(guidance) <= 1000 else { throw HostError("masactrl: guidance must be a finite number, got \(formatNumber(guidance))") }
             settings.guidance = Float(guidance)
