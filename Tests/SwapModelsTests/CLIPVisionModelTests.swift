@@ -55,6 +55,9 @@ import SwapTensor
         #expect(out.hiddenStates?.count == 3)
         let both = try Tensor.concat([pixels, NetworkFixtures.tensor("clip.pixel_values2")], axis: 0)
         try check(try clip.vision.imageEmbeddings(both), "clip.image_embeds")
+        // The tower alone, from the same folder.
+        let tower = try CLIPVisionModel(directory: try NetworkFixtures.path("clip_tiny"))
+        try check(try tower.imageEmbeddings(both), "clip.image_embeds")
         // Through the preprocessing from the PNGs.
         try check(try clip.imageEmbeddings([try photo("photo.png"), try photo("photo2.png")]), "clip.image_embeds")
     }
