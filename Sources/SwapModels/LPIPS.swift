@@ -64,21 +64,28 @@ public struct LPIPS: Sendable {
     /// The learned 1x1 weights, [1, C_k, 1, 1].
     let lins: [Tensor]
 
-    /// The trunk layout: per step, nil for a ReLU, a pool, or a conv's (kernel, stride, padding).
-    static func layout(_ network: Network) -> (steps: [(kind: String, kernel: Int, stride: Int, padding: Int)], taps: [Int]) {
+    /// One layer of a trunk's fixed structure (channel widths come from the weights).
+    enum LayerSpec {
+        case conv(kernel: Int, stride: Int, padding: Int)
+        case relu
+        case maxPool(kernel: Int, stride: Int)
+    }
+
+    /// The trunk structure (torchvision's `features` indices) and the tapped indices.
+    static func layout(_ network: Network) -> (layers: [LayerSpec], taps: [Int]) {
         switch network {
         case .alex:
-            return ([("conv", 11, 4, 2), ("relu", 0, 0, 0), ("pool", 3, 2, 0),
-                     ("conv", 5, 1, 2), ("relu", 0, 0, 0), ("pool", 3, 2, 0),
-                     ("conv", 3, 1, 1), ("relu", 0, 0, 0), ("conv", 3, 1, 1), ("relu", 0, 0, 0),
-                     ("conv", 3, 1, 1), ("relu", 0, 0, 0)], [1, 4, 7, 9, 11])
+            return ([.conv(kernel: 11, stride: 4, padding: 2), .relu, .maxPool(kernel: 3, stride: 2),
+                     .conv(kernel: 5, stride: 1, padding: 2), .relu, .maxPool(kernel: 3, stride: 2),
+                     .conv(kernel: 3, stride: 1, padding: 1), .relu, .conv(kernel: 3, stride: 1, padding: 1), .relu,
+                     .conv(kernel: 3, stride: 1, padding: 1), .relu], [1, 4, 7, 9, 11])
         case .vgg:
-            var steps: [(kind: String, kernel: Int, stride: Int, padding: Int)] = []
+            var layers: [LayerSpec] = []
             for (stage, convs) in [2, 2, 3, 3, 3].enumerated() {
-                if stage > 0 { steps.append(("pool", 2, 2, 0)) }
-                for _ in 0..<convs { steps += [("conv", 3, 1, 1), ("relu", 0, 0, 0)] }
+                if stage > 0 { layers.append(.maxPool(kernel: 2, stride: 2)) }
+                for _ in 0..<convs { layers += [.conv(kernel: 3, stride: 1, padding: 1), .relu] }
             }
-            return (steps, [3, 8, 15, 22, 29])
+            return (layers, [3, 8, 15, 22, 29])
         }
     }
 
@@ -89,24 +96,24 @@ public struct LPIPS: Sendable {
         var steps: [Step] = []
         var channels = 3
         var tapWidths: [Int] = []
-        for (i, step) in layout.enumerated() {
-            switch step.kind {
-            case "conv":
+        for (i, spec) in layout.enumerated() {
+            switch spec {
+            case .conv(let kernel, let stride, let padding):
                 let name = "features.\(i)"
                 guard store.contains(name + ".weight") else {
-                    throw ModelLoadError("LPIPS \(network.rawValue): missing tensor '\(name).weight' (a [out, \(channels), \(step.kernel), \(step.kernel)] convolution of torchvision's \(network == .alex ? "alexnet" : "vgg16").features)")
+                    throw ModelLoadError("LPIPS \(network.rawValue): missing tensor '\(name).weight' (a [out, \(channels), \(kernel), \(kernel)] convolution of torchvision's \(network == .alex ? "alexnet" : "vgg16").features)")
                 }
                 let weight = try store.tensor(name + ".weight")
-                guard weight.rank == 4, weight.shape[1] == channels, weight.shape[2] == step.kernel, weight.shape[3] == step.kernel else {
-                    throw ModelLoadError("LPIPS \(network.rawValue): tensor '\(name).weight' has shape \(formatShape(weight.shape)), expected [out, \(channels), \(step.kernel), \(step.kernel)]")
+                guard weight.rank == 4, weight.shape[1] == channels, weight.shape[2] == kernel, weight.shape[3] == kernel else {
+                    throw ModelLoadError("LPIPS \(network.rawValue): tensor '\(name).weight' has shape \(formatShape(weight.shape)), expected [out, \(channels), \(kernel), \(kernel)]")
                 }
                 channels = weight.shape[0]
                 let bias = try store.tensor(name + ".bias", shape: [channels])
-                steps.append(.conv(Conv2d(weight: weight, bias: bias, stride: step.stride, padding: step.padding)))
-            case "relu":
+                steps.append(.conv(Conv2d(weight: weight, bias: bias, stride: stride, padding: padding)))
+            case .relu:
                 steps.append(.relu)
-            default:
-                steps.append(.maxPool(kernel: step.kernel, stride: step.stride))
+            case .maxPool(let kernel, let stride):
+                steps.append(.maxPool(kernel: kernel, stride: stride))
             }
             if taps.contains(i) { tapWidths.append(channels) }
         }
