@@ -19,50 +19,6 @@ public struct CLIPTextInputError: Error, CustomStringConvertible, Equatable {
     public var description: String { message }
 }
 
-/// One pre-norm transformer block: x += out_proj(causal MHA(ln1(x))); x += fc2(act(fc1(ln2(x)))).
-struct CLIPEncoderLayer: Sendable {
-    var layerNorm1: LayerNorm
-    var qProj: Linear
-    var kProj: Linear
-    var vProj: Linear
-    var outProj: Linear
-    var layerNorm2: LayerNorm
-    var fc1: Linear
-    var fc2: Linear
-
-    init(_ source: CLIPTextWeightSource, index: Int, config c: CLIPTextConfig) throws {
-        let p = "text_model.encoder.layers.\(index)."
-        let d = c.hiddenSize
-        layerNorm1 = try source.layerNorm(p + "layer_norm1", dimension: d, eps: c.layerNormEps)
-        qProj = try source.linear(p + "self_attn.q_proj", inFeatures: d, outFeatures: d)
-        kProj = try source.linear(p + "self_attn.k_proj", inFeatures: d, outFeatures: d)
-        vProj = try source.linear(p + "self_attn.v_proj", inFeatures: d, outFeatures: d)
-        outProj = try source.linear(p + "self_attn.out_proj", inFeatures: d, outFeatures: d)
-        layerNorm2 = try source.layerNorm(p + "layer_norm2", dimension: d, eps: c.layerNormEps)
-        fc1 = try source.linear(p + "mlp.fc1", inFeatures: d, outFeatures: c.intermediateSize)
-        fc2 = try source.linear(p + "mlp.fc2", inFeatures: c.intermediateSize, outFeatures: d)
-    }
-
-    /// x [B, L, d]; `mask` [L, L] is added to the scores (0 or the float minimum).
-    func callAsFunction(_ x: Tensor, mask: Tensor, heads: Int, activation: CLIPTextConfig.Activation) throws -> Tensor {
-        let (b, l, d) = (x.shape[0], x.shape[1], x.shape[2])
-        let hd = d / heads
-        func splitHeads(_ t: Tensor) throws -> Tensor {
-            try t.reshaped([b, l, heads, hd]).permuted([0, 2, 1, 3]).reshaped([b * heads, l, hd])
-        }
-        let h = try layerNorm1(x)
-        let q = try splitHeads(qProj(h)), k = try splitHeads(kProj(h)), v = try splitHeads(vProj(h))
-        let scale = 1 / Float(hd).squareRoot()
-        let scores = try q.matmul(k.transposedLastTwo()) * scale + mask
-        let attended = try scores.softmax().matmul(v)
-        let merged = try attended.reshaped([b, heads, l, hd]).permuted([0, 2, 1, 3]).reshaped([b, l, d])
-        let afterAttention = try x + outProj(merged)
-        let hidden = try fc1(layerNorm2(afterAttention))
-        let activated = activation == .gelu ? hidden.gelu() : hidden.quickGELU()
-        return try afterAttention + fc2(activated)
-    }
-}
-
 /// The CLIP text encoder used by Stable Diffusion: token + position embeddings, pre-LN
 /// causal transformer blocks, final LayerNorm.
 public struct CLIPTextModel: Sendable {
@@ -89,7 +45,10 @@ public struct CLIPTextModel: Sendable {
         tokenEmbedding = try source.tensor("text_model.embeddings.token_embedding.weight", shape: [config.vocabSize, d])
         positionEmbedding = try source.tensor("text_model.embeddings.position_embedding.weight",
                                               shape: [config.maxPositionEmbeddings, d])
-        layers = try (0..<config.numHiddenLayers).map { try CLIPEncoderLayer(source, index: $0, config: config) }
+        layers = try (0..<config.numHiddenLayers).map { i in
+            try CLIPEncoderLayer(prefix: "text_model.encoder.layers.\(i).", hiddenSize: d, intermediateSize: config.intermediateSize,
+                                 eps: config.layerNormEps, linear: source.linear, layerNorm: source.layerNorm)
+        }
         finalLayerNorm = try source.layerNorm("text_model.final_layer_norm", dimension: d, eps: config.layerNormEps)
     }
 
@@ -146,6 +105,26 @@ public struct CLIPTextModel: Sendable {
         }
         // Running only the first N − k layers makes `lastHiddenState` = final_layer_norm(hidden_states[-(k+1)]).
         return try forward(ids, outputHiddenStates: false, stopAfterLayer: config.numHiddenLayers - k).lastHiddenState
+    }
+
+    /// transformers' `pooler_output`: `last_hidden_state` at each sequence's end-of-text token,
+    /// [B, hidden]. With `eosTokenID` nil (a config whose `eos_token_id` is the legacy 2) that is
+    /// the position of the largest id (`argmax(input_ids)`); otherwise the first position of
+    /// `eosTokenID`, which every sequence must contain.
+    public func pooledOutput(_ ids: [[Int]], eosTokenID: Int?) throws -> Tensor {
+        let positions = try ids.map { row -> Int in
+            if let eos = eosTokenID {
+                guard let p = row.firstIndex(of: eos) else {
+                    throw CLIPTextInputError("a sequence has no end-of-text token \(eos) to pool at")
+                }
+                return p
+            }
+            return row.max().flatMap { row.firstIndex(of: $0) } ?? 0
+        }
+        let hidden = try forward(ids, outputHiddenStates: false, stopAfterLayer: nil).lastHiddenState
+        let (length, d) = (hidden.shape[1], hidden.shape[2])
+        let rows = positions.enumerated().map { $0.offset * length + $0.element }
+        return try hidden.reshaped([ids.count * length, d]).indexSelect(axis: 0, rows)
     }
 
     /// The causal mask [L, L]: 0 on and below the diagonal, the float minimum above (as

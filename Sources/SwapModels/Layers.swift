@@ -28,6 +28,13 @@ public struct Conv2d: Sendable {
     public var stride: Int
     public var padding: Int
 
+    public init(weight: Tensor, bias: Tensor?, stride: Int = 1, padding: Int = 0) {
+        self.weight = weight
+        self.bias = bias
+        self.stride = stride
+        self.padding = padding
+    }
+
     public init(_ store: WeightStore, _ prefix: String, inChannels: Int, outChannels: Int, kernel: Int,
                 stride: Int = 1, padding: Int = 0, bias hasBias: Bool = true) throws {
         weight = try store.tensor(prefix + ".weight", shape: [outChannels, inChannels, kernel, kernel])

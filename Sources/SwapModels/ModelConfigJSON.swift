@@ -16,6 +16,12 @@ struct ModelConfigJSON {
         try self.init(data: data, file: path)
     }
 
+    /// An already parsed object (e.g. a nested `vision_config`).
+    init(values: [String: Any], file: String) {
+        self.values = values
+        self.file = file
+    }
+
     init(data: Data, file: String) throws {
         guard let object = try? JSONSerialization.jsonObject(with: data), let dict = object as? [String: Any] else {
             throw ModelLoadError("\(file): not a JSON object")

@@ -9,7 +9,9 @@ import SwapLang
 /// out (paths are temporary). Each script sees two extra bindings: `fixtures`, the folder of
 /// Tests/SwapIOTests/Fixtures (made by tools/reference/make_png_fixtures.py), and `tiny_sd1`,
 /// the tiny SD1-style pipeline of Tests/SwapPipelineTests/Fixtures (made by
-/// tools/reference/make_pipeline_fixtures.py), completed with its tokenizer files.
+/// tools/reference/make_pipeline_fixtures.py), completed with its tokenizer files; scripts that
+/// mention `networks` get the folder of Tests/SwapModelsTests/Fixtures/networks (the tiny CLIP
+/// and LPIPS weights of tools/reference/make_network_metric_fixtures.py).
 struct RuntimeScriptTests {
     static let directory = repositoryRoot.appendingPathComponent("Tests/SwapRuntimeTests/Scripts")
 
@@ -32,6 +34,9 @@ struct RuntimeScriptTests {
         }
         let h = Harness()
         h.session.interpreter.define("fixtures", .string(repositoryRoot.appendingPathComponent("Tests/SwapIOTests/Fixtures").path))
+        if source.contains("networks") {
+            h.session.interpreter.define("networks", .string(repositoryRoot.appendingPathComponent("Tests/SwapModelsTests/Fixtures/networks").path))
+        }
         if source.contains("tiny_sd1") {
             h.session.interpreter.define("tiny_sd1", .string(try ModelBuiltinTests.folder.get()))
         }
