@@ -158,6 +158,7 @@ extension BuiltinRegistry {
                           BuiltinParam("token", .string, doc: "the new token, e.g. \"<x>\""),
                           BuiltinParam("base_object", .string, doc: "the object the concept sits on, e.g. \"square\""),
                           BuiltinParam("steps", .integer, default: .number(500), doc: "optimisation steps"),
+                          BuiltinParam("prompt", default: .nil, doc: "the main prompt with {token} and {object} (default \"a {object} with {token} style\")"),
                           BuiltinParam("init", default: .nil, doc: "a one-token word that starts the token (default: base_object)"),
                           BuiltinParam("lr", default: .nil, doc: "AdamW learning rate (default 1e-5)"),
                           BuiltinParam("weights", default: .nil, doc: "[λ_att, λ_con, λ_roi] (code 0.25/0.5/0.25, paper 0.5/1/0.5)"),
@@ -200,6 +201,7 @@ extension BuiltinRegistry {
                 guard let t = CLiCTrainedProjections(rawValue: name) else { throw HostError("\(op): trained must be \"all\", \"kv\" or \"none\", got \"\(name)\"") }
                 s.trained = t
             }
+            if !args.isNil("prompt") { s.prompt = try args.string("prompt") }
             let initWord = args.isNil("init") ? nil : try args.string("init")
             let process = try Convert.inference(op) {
                 try CLiCLearning(model: m, image: image, mask: mask, token: try args.string("token"),
@@ -311,7 +313,7 @@ extension BuiltinRegistry {
                  params: [BuiltinParam("model", .host(["model"]), doc: "the base model the concept was learned on"),
                           BuiltinParam("path", .string, doc: "a file written by save_concept")],
                  doc: "Reads a CLiC concept file and applies it to the model: a clic_concept whose `model` field knows the token.",
-                 example: "c = load_concept(m, \"out/striped.safetensors\"); clic_transfer(c, img, mask, \"a circle with <x> style\")") { args, _ in
+                 example: "c = load_concept(m, \"striped.safetensors\"); clic_transfer(c, img, mask, \"a circle with <x> style\")") { args, _ in
             let m = try Convert.model(args["model"], "load_concept")
             let path = ws.resolveInput(try args.string("path"))
             return .host(try Convert.inference("load_concept") { try CLiCConceptValue(CLiCConcept(contentsOf: path), base: m) })
