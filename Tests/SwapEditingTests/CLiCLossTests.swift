@@ -44,6 +44,7 @@ struct CLiCLossTests {
         for (name, value) in [("l_att", e.attention), ("l_con", e.context), ("l_roi", e.roi), ("loss", Optional(e.total))] {
             let expected = try Self.tensor("out.\(name)").item
             let got = try #require(value).item
+            print("CLiC reference \(name): \(got) vs \(expected)")
             #expect(Swift.abs(got - expected) <= 1e-4 * Swift.abs(expected), "\(name): \(got) vs \(expected)")
         }
         // The map before min-max: absolute 1e-6 (values ≈ 1e-2).
@@ -54,6 +55,7 @@ struct CLiCLossTests {
             #expect(got.shape == expected.shape, "\(name) shape")
             let scale = expected.scalars.map(Swift.abs).max() ?? 0
             let diff = Self.maxDifference(got, expected)
+            print("CLiC reference \(name): max |diff| \(diff), max |ref| \(scale)")
             #expect(scale > 0 && diff <= 1e-3 * scale, "\(name): max diff \(diff), max |ref| \(scale)")
         }
         try check(e.gradients[0], "grad.embedding")
