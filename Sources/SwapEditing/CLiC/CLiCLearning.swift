@@ -69,8 +69,9 @@ public final class CLiCLearning: ValueStateProcess {
         guard mask.sum().item > 0 else { throw EditingError("clic_learn: the mask is empty") }
         guard settings.steps >= 0, settings.learningRate.isFinite, settings.learningRate > 0,
               !settings.timestepRange.isEmpty, settings.timestepRange.lowerBound >= 0, !settings.roiPrompts.isEmpty,
-              [settings.attentionWeight, settings.contextWeight, settings.roiWeight].allSatisfy({ $0.isFinite && $0 >= 0 }) else {
-            throw EditingError("clic_learn: steps ≥ 0, a positive learning rate, a non-empty timestep range, RoI prompts and weights ≥ 0 are required")
+              [settings.attentionWeight, settings.contextWeight, settings.roiWeight].allSatisfy({ $0.isFinite && $0 >= 0 }),
+              settings.attentionWeight + settings.contextWeight + settings.roiWeight > 0 else {
+            throw EditingError("clic_learn: steps ≥ 0, a positive learning rate, a non-empty timestep range, RoI prompts and weights ≥ 0 (not all 0) are required")
         }
         let start: Tensor
         if let initialEmbedding {

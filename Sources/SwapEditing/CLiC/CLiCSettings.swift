@@ -47,7 +47,9 @@ public struct CLiCLearningSettings: Sendable, Equatable {
     public var roiWeight: Float = 0.25
     /// Min-max normalisation of the averaged map before l_att (code: yes; paper: no).
     public var normalizeAttention = true
-    /// Context-loss weights: code `where(M < 0.05, 0.25, M)`; paper `α + (1 − α)·M` with α = 0.5.
+    /// Context-loss weights: code `where(M < 0.05, 0.25, M)` on the squared error, normalised by
+    /// Σ M_ctx (×4 over the channels); paper `M_soft = α + (1 − α)·M`, α = 0.5, inside the norm:
+    /// mean((M_soft ⊙ (ε̂ − ε))²).
     public var contextAlphaRule: CLiCVariant = .code
     /// RoI branch: code encodes the masked clean pixels (outside → 0, mid grey) and noises them
     /// with the same ε and t, loss weighted by the mask; paper feeds M ⊙ x_t, plain mean.
