@@ -129,6 +129,7 @@ enum CLiCBuiltins {
             ProcessField("latent", get: { .tensor(p.state.latent) }),
             ProcessField("background", get: { tensor(p.state.background) }),
             ProcessField("blended", get: { tensor(p.state.blended) }),
+            ProcessField("guided", get: { tensor(p.state.guided) }),
             ProcessField("x0", get: { tensor(p.state.predictedClean) }),
             ProcessField("guidance_loss", get: { number(p.state.guidanceLoss) }),
             ProcessField("grad_norm", get: { number(p.state.gradientNorm) }),

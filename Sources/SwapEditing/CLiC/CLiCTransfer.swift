@@ -21,8 +21,9 @@ public final class CLiCTransfer: ValueStateProcess {
         /// The latent after the last step (pure noise before the first).
         public var latent: Tensor
         public var index = 0
-        /// The last step's noised target (the blend's background) and the latent after blending.
-        public var background: Tensor?, blended: Tensor?
+        /// The last step's noised target (the blend's background), the latent after blending and
+        /// after the attention guidance (nil when the step did not blend / guide).
+        public var background: Tensor?, blended: Tensor?, guided: Tensor?
         /// The last guidance loss and gradient norm (NaN when the step did not guide).
         public var guidanceLoss: Double = .nan, gradientNorm: Double = .nan
         /// The last step's token map [1, 1, h, w] and its predicted clean latent.
@@ -98,6 +99,7 @@ public final class CLiCTransfer: ValueStateProcess {
         var row: [(String, Double)] = [("t", Double(t))]
         state.background = nil
         state.blended = nil
+        state.guided = nil
         if i <= settings.blendEnd {
             let noisy = try scheduler.addNoise(targetLatent, noise: g.randn(targetLatent.shape), timestep: Float(t))
             latent = i < settings.tStart ? noisy : try noisy * (1 - latentMask) + latent * latentMask
@@ -114,6 +116,7 @@ public final class CLiCTransfer: ValueStateProcess {
             case .gradient: delta = gradient * settings.guidanceRate
             }
             latent = try latent - delta
+            state.guided = latent
             state.guidanceLoss = Double(loss)
             state.gradientNorm = Double(gradient.squared().sum().item).squareRoot()
             state.map = map
