@@ -143,7 +143,7 @@ public final class Session {
 
 extension BuiltinRegistry {
     /// Registers the runtime families: "tensor", "io", "image", "model", "process", "sampling",
-    /// "attention", "p2p", "inversion", "world", "distillation", "instantswap", "concepts" and "baret".
+    /// "attention", "p2p", "inversion", "world", "distillation", "instantswap", "concepts", "baret", "metrics" and "clic".
     public func registerRuntimeBuiltins(_ workspace: Workspace) {
         registerTensorCreationBuiltins(workspace)
         registerTensorOpBuiltins()
@@ -161,5 +161,6 @@ extension BuiltinRegistry {
         registerConceptBuiltins(workspace)
         registerBaretBuiltins(workspace)
         registerNetworkMetricBuiltins(workspace)
+        registerCLiCBuiltins(workspace)
     }
 }
