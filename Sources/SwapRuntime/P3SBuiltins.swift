@@ -15,7 +15,7 @@ protocol PatchFeatureProviding: HostValue {
 
 /// The result of `point_mask`: the mask and each intermediate map as fields.
 ///
-/// - Display: `point_mask 64x64  unet up.2.attn.0.self t=100  threshold 0.41  1 of 3 components  area 212 px`.
+/// - Display: `point_mask 64x64  unet up.2.attn.0.self t=150 samples=8  threshold 0.41  1 of 3 components  area 212 px`.
 /// - Fields: `mask` (the final [H, W] 0/1 mask), `positive_similarity`, `negative_similarity`,
 ///   `combined` (grid maps), `upsampled`, `filtered`, `binary`, `labels` (image-sized maps),
 ///   `threshold`, `histogram` {counts, centers}, `sigma`, `components`, `kept`,
@@ -96,9 +96,10 @@ extension BuiltinRegistry {
                           BuiltinParam("image", .host(["image"])),
                           BuiltinParam("positive", doc: "the point [x, y] (pixels) on the subject to keep, or a list of points"),
                           BuiltinParam("negative", default: .nil, doc: "a point [x, y] on the similar subject to reject, or a list (default: none)"),
-                          BuiltinParam("layer", default: .nil, doc: "UNet features: the attention layer whose input is read (default: the last up-block self-attention, at the latent resolution)"),
-                          BuiltinParam("t", .integer, default: .number(100), doc: "UNet features: the timestep the latent is noised to"),
+                          BuiltinParam("layer", default: .nil, doc: "UNet features: the attention layer whose input is read (default: the first self-attention of the last up block, at the latent resolution)"),
+                          BuiltinParam("t", .integer, default: .number(150), doc: "UNet features: the timestep the latent is noised to"),
                           BuiltinParam("seed", .integer, default: .number(0), doc: "UNet features: the seed of that noise"),
+                          BuiltinParam("samples", .integer, default: .number(8), doc: "UNet features: noise draws whose features are averaged"),
                           BuiltinParam("sigma", default: .nil, doc: "σ of the Gaussian filter in pixels (default: one patch)"),
                           BuiltinParam("truncate", .number, default: .number(4), doc: "the filter's radius is int(truncate·σ + 0.5) (scipy)"),
                           BuiltinParam("bins", .integer, default: .number(256), doc: "Otsu's histogram bins (scikit-image)"),
@@ -117,7 +118,8 @@ extension BuiltinRegistry {
                 let layer = args.isNil("layer") ? nil : try args.string("layer")
                 let seed = try args.int("seed")
                 guard seed >= 0 else { throw HostError("point_mask: seed must be ≥ 0, got \(seed)") }
-                source = try Convert.inference(op) { try UNetPatchFeatures(model: m, layer: layer, timestep: try args.int("t"), seed: UInt64(seed)) }
+                source = try Convert.inference(op) { try UNetPatchFeatures(model: m, layer: layer, timestep: try args.int("t"), seed: UInt64(seed),
+                                                                          samples: try args.int("samples")) }
             default:
                 throw HostError("point_mask: 'model' must be a model from load_model or a patch-feature encoder, got \(args["model"].typeName)")
             }

@@ -40,7 +40,7 @@ public struct PatchFeatures {
 
 /// An encoder that turns an image into a grid of patch features (P3S's RNGR-Encoder front end).
 public protocol PatchFeatureSource {
-    /// Names the encoder and its settings in results, e.g. `unet up.2.attn.0.self t=100`.
+    /// Names the encoder and its settings in results, e.g. `unet up.2.attn.0.self t=150 samples=8`.
     var name: String { get }
     /// The patch features of `image`.
     func patchFeatures(_ image: Image) throws -> PatchFeatures
