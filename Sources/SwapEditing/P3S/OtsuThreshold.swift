@@ -36,10 +36,14 @@ public enum OtsuThreshold {
 
     /// Otsu's threshold of `values`: the single value when all are equal (as scikit-image).
     public static func threshold(_ values: [Float], bins: Int = 256) throws -> Double {
-        guard let first = values.first else { throw EditingError("otsu: no values") }
-        if values.allSatisfy({ $0 == first }) { return Double(first) }
+        try otsu(values, bins: bins).threshold
+    }
+
+    /// Otsu's threshold of `values` with the histogram it was chosen from.
+    public static func otsu(_ values: [Float], bins: Int = 256) throws -> (threshold: Double, counts: [Double], centers: [Double]) {
         let (counts, centers) = try histogram(values, bins: bins)
-        return try threshold(counts: counts, centers: centers)
+        if values.allSatisfy({ $0 == values[0] }) { return (Double(values[0]), counts, centers) }
+        return (try threshold(counts: counts, centers: centers), counts, centers)
     }
 
     /// Otsu's threshold of a histogram (`threshold_otsu(hist=(counts, centers))`): empty bins at

@@ -32,9 +32,15 @@ public struct PointMaskSettings: Sendable {
 }
 
 /// A pixel position (x to the right, y down).
-public struct ImagePoint: Sendable, Equatable {
+public struct ImagePoint: Sendable, Equatable, CustomStringConvertible {
     public var x: Double, y: Double
     public init(x: Double, y: Double) { self.x = x; self.y = y }
+
+    /// `[12, 30.5]`.
+    public var description: String {
+        let text = { (v: Double) in v == v.rounded() && abs(v) < 1e15 ? String(Int(v)) : String(v) }
+        return "[\(text(x)), \(text(y))]"
+    }
 }
 
 /// The mask and every intermediate map, for inspection.
@@ -114,14 +120,14 @@ public enum PointMask {
         guard !positive.isEmpty else { throw EditingError("point_mask: give at least one positive point") }
         let (w, h) = (image.width, image.height)
         for p in positive + negative where !(p.x >= 0 && p.x < Double(w) && p.y >= 0 && p.y < Double(h)) {
-            throw EditingError("point_mask: point [\(p.x), \(p.y)] is outside the \(w)x\(h) image")
+            throw EditingError("point_mask: point \(p) is outside the \(w)x\(h) image")
         }
         guard settings.bins >= 2 else { throw EditingError("point_mask: bins must be ≥ 2, got \(settings.bins)") }
         let patches = try GradMode.withoutGradient { try source.patchFeatures(image) }
         func cells(_ points: [ImagePoint]) throws -> [(gx: Int, gy: Int)] {
             try points.map { p in
                 guard let c = patches.cell(x: p.x, y: p.y) else {
-                    throw EditingError("point_mask: point [\(p.x), \(p.y)] lies outside the region the \(source.name) features cover")
+                    throw EditingError("point_mask: point \(p) lies outside the region the \(source.name) features cover")
                 }
                 return c
             }
@@ -135,9 +141,8 @@ public enum PointMask {
             let upsampled = try upsample(combined, patches: patches, width: w, height: h)
             let sigma = settings.sigma ?? (patches.region.x1 - patches.region.x0) / Double(patches.gridWidth)
             let filtered = try GaussianFilter.filter(upsampled, width: w, height: h, sigma: sigma, truncate: settings.truncate)
-            let histogram = try OtsuThreshold.histogram(filtered, bins: settings.bins)
-            let threshold = try OtsuThreshold.threshold(filtered, bins: settings.bins)
-            let binary = filtered.map { Double($0) > threshold }
+            let otsu = try OtsuThreshold.otsu(filtered, bins: settings.bins)
+            let binary = filtered.map { Double($0) > otsu.threshold }
             let components = try ComponentLabels(binary, width: w, height: h, connectivity: settings.connectivity)
             var kept = Set<Int>(), onMask = true
             for p in positive {
@@ -151,8 +156,8 @@ public enum PointMask {
             return PointMaskResult(
                 featureSource: source.name, gridHeight: patches.gridHeight, gridWidth: patches.gridWidth,
                 positiveCells: positiveCells, negativeCells: negativeCells, positiveSimilarity: mP, negativeSimilarity: mN,
-                combined: combined, upsampled: plane(upsampled), filtered: plane(filtered), sigma: sigma, threshold: threshold,
-                histogramCounts: histogram.counts, histogramCenters: histogram.centers,
+                combined: combined, upsampled: plane(upsampled), filtered: plane(filtered), sigma: sigma, threshold: otsu.threshold,
+                histogramCounts: otsu.counts, histogramCenters: otsu.centers,
                 binary: plane(binary.map { $0 ? 1 : 0 }), labels: plane(components.labels.map(Float.init)),
                 componentCount: components.count, keptLabels: kept.sorted(), pointsOnMask: onMask,
                 mask: plane(mask.map { $0 ? 1 : 0 }))
