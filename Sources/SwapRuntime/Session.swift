@@ -162,5 +162,6 @@ extension BuiltinRegistry {
         registerBaretBuiltins(workspace)
         registerNetworkMetricBuiltins(workspace)
         registerCLiCBuiltins(workspace)
+        registerP3SBuiltins(workspace)
     }
 }
