@@ -119,6 +119,7 @@ struct LoRALoadingTests {
                 let want = try #require(all[key])
                 let err = DistillationFixtures.maxAbs(got, want) / want.scalars.map(abs).max()!
                 #expect(err <= 1e-4, "\(key): max abs error relative to the largest value \(err)")
+                print("lora \(key): max abs error / max |reference| = \(err)")
             }
         }
         #expect(file("kohya/").keys.contains { $0.hasPrefix("lora_te_") && $0.hasSuffix("fc1.lora_down.weight") })
