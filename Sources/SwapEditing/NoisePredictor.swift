@@ -129,11 +129,12 @@ public final class NoisePredictor {
         let context = embeddings.count == 1 ? embeddings[0] : try Tensor.concat(embeddings, axis: 0)
         let chain = hookChain
         let sameTime = timesteps.allSatisfy { $0 == timesteps[0] }
-        let output = try model.unet(input, timesteps: sameTime ? [timesteps[0]] : timesteps, encoderHiddenStates: context,
-                                    hooks: chain, rowRoles: chain.isEmpty ? nil : roles)
-        unetCalls += 1
-        rowsEvaluated += input.shape[0]
-        return output
+        defer {
+            unetCalls += 1
+            rowsEvaluated += input.shape[0]
+        }
+        return try model.unet(input, timesteps: sameTime ? [timesteps[0]] : timesteps, encoderHiddenStates: context,
+                              hooks: chain, rowRoles: chain.isEmpty ? nil : roles)
     }
 
     /// Guided predictions for several branches from **one** UNet call, batched as
@@ -178,4 +179,11 @@ public final class NoisePredictor {
         unetCalls = 0
         rowsEvaluated = 0
     }
+}
+
+/// Thrown by a hook that has captured everything its caller needs, to stop the UNet forward
+/// early (CDS stops after the last decoder self-attention). `predict` counts the call and
+/// rethrows it; the caller catches it.
+public struct UNetForwardStop: Error {
+    public init() {}
 }

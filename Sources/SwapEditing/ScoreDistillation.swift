@@ -52,6 +52,9 @@ public struct DistillationSettings: Sendable, Equatable {
     public var patchSizes: [Int] = [1, 2]
     public var patchCount = 256
     public var temperature: Float = 0.07
+    /// CDS: stop the gradient pass's UNet forward after the last decoder self-attention (its
+    /// output is not used); false runs the full forward (same loss and gradient, slower).
+    public var earlyExit = true
 
     public init(method: DistillationMethod) {
         self.method = method

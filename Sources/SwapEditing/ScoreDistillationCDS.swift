@@ -10,18 +10,30 @@ import SwapTensor
 // both, PatchNCE with τ = 0.07 and the diagonal of the negatives set to −10.
 
 /// Captures the decoder self-attention outputs (after `to_out`) of the rows with one role.
+/// With `stopAfter` (a layer path), it throws `UNetForwardStop` once that layer is captured:
+/// nothing after the last decoder self-attention feeds L_CUT (spec §3's saving).
 final class DecoderFeatureCapture: AttentionHook {
     var role: RowRole
+    let stopAfter: String?
     /// Per captured layer in forward order: (grid height, width, features [b, L, C]).
     var features: [(height: Int, width: Int, value: Tensor)] = []
 
-    init(role: RowRole) { self.role = role }
+    init(role: RowRole, stopAfter: String? = nil) {
+        self.role = role
+        self.stopAfter = stopAfter
+    }
+
+    /// The path of the UNet's last decoder self-attention layer.
+    static func lastDecoderSelfAttention(_ unet: UNet2DConditionModel) -> String? {
+        unet.attentionLayers.last { $0.place == .up && $0.kind == .selfAttention }?.path
+    }
 
     func output(_ call: AttentionCall, _ output: Tensor, query: Tensor, key: Tensor, value: Tensor) throws -> Tensor? {
         guard call.layer.place == .up, call.layer.kind == .selfAttention else { return nil }
         let rows = call.rowIndices { $0 == role }
         guard !rows.isEmpty else { return nil }
         features.append((call.height, call.width, try call.projectOutput(output.indexSelect(axis: 0, rows))))
+        if call.layer.path == stopAfter { throw UNetForwardStop() }
         return nil
     }
 }
@@ -109,15 +121,18 @@ final class ContrastiveDenoisingScore {
     /// contrastive term, as pipeline_cds.py accumulates them.
     func gradient(dds: Tensor, process p: ScoreDistillation, iteration: Int, t: Int, eps: Tensor,
                   reference: [(height: Int, width: Int, value: Tensor)]) throws -> Tensor {
-        let capture = DecoderFeatureCapture(role: RowRole(.conditional, branch: 1))
+        let capture = DecoderFeatureCapture(role: RowRole(.conditional, branch: 1),
+                                            stopAfter: settings.earlyExit ? DecoderFeatureCapture.lastDecoderSelfAttention(p.predictor.model.unet) : nil)
         let saved = p.predictor.hooks
         p.predictor.hooks = saved + [capture]
         defer { p.predictor.hooks = saved }
         let cutGradient: Tensor = try GradMode.withGradient {
             let leaf = p.state.latent.requiringGrad()
             let zt = try p.noised(leaf, eps, t)
-            _ = try p.predictor.predict([PredictionRow(latent: zt, timestep: Float(t), embedding: p.prompts.target,
-                                                       role: RowRole(.conditional, branch: 1))])
+            do {
+                _ = try p.predictor.predict([PredictionRow(latent: zt, timestep: Float(t), embedding: p.prompts.target,
+                                                           role: RowRole(.conditional, branch: 1))])
+            } catch is UNetForwardStop {}
             let l = try loss(reference: reference, current: capture.features, seed: p.settings.seed, iteration: iteration)
             capture.features = []
             return l.gradient(with: [leaf])[0]

@@ -27,7 +27,7 @@ public struct CLIPTextModel: Sendable {
     public internal(set) var tokenEmbedding: Tensor
     /// [max_position_embeddings, hidden].
     public let positionEmbedding: Tensor
-    let layers: [CLIPEncoderLayer]
+    var layers: [CLIPEncoderLayer]
     public let finalLayerNorm: LayerNorm
 
     /// Loads from `store` in `layout` (detected from the names when nil). Every tensor is

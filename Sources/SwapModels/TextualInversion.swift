@@ -22,11 +22,19 @@ public struct TextualInversionEmbedding: Sendable {
         self.vectors = vectors.rank == 1 ? try vectors.reshaped([1, vectors.count]) : vectors
     }
 
-    /// Reads a `.safetensors` embedding; `token` overrides the file's (required for the A1111
-    /// layout, which stores none).
+    /// Reads an embedding file; `token` overrides the file's (required for the A1111
+    /// safetensors layout, which stores none). `.safetensors` files, and the torch pickles
+    /// `.pt` / `.bin` (read by ``TorchFile``, which executes nothing): diffusers'
+    /// `learned_embeds.bin` ({token: vector}) and A1111's `.pt` (`string_to_param["*"]`, token
+    /// from `name`), as diffusers' `load_textual_inversion` reads them.
     public init(contentsOf path: String, token: String? = nil) throws {
-        guard path.lowercased().hasSuffix(".safetensors") else {
-            throw ModelLoadError("\(path): only .safetensors embeddings are read (convert .bin/.pt pickles with safetensors first)")
+        let lower = path.lowercased()
+        if lower.hasSuffix(".pt") || lower.hasSuffix(".bin") {
+            try self.init(torchFile: path, token: token)
+            return
+        }
+        guard lower.hasSuffix(".safetensors") else {
+            throw ModelLoadError("\(path): textual-inversion embeddings are read from .safetensors, .pt or .bin files")
         }
         let tensors: [String: Tensor]
         do { tensors = try SafeTensors.load(path) } catch { throw ModelLoadError("\(path): \(error)") }
@@ -42,6 +50,33 @@ public struct TextualInversionEmbedding: Sendable {
             }
             try self.init(token: token ?? name, vectors: vectors)
         }
+    }
+
+    /// A torch pickle: {token: tensor}, or A1111's {string_to_param: {"*": tensor}, name: …}
+    /// or {emb_params: tensor}.
+    init(torchFile path: String, token: String?) throws {
+        let root: TorchValue
+        do { root = try TorchFile.load(path) } catch { throw ModelLoadError("textual inversion: \(error)") }
+        guard let entries = root.stringKeyed else {
+            throw ModelLoadError("\(path): expected a dict of embeddings, found \(root)")
+        }
+        let name: String?
+        let value: TorchValue?
+        if let params = entries["string_to_param"]?.stringKeyed {
+            if case .string(let n)? = entries["name"] { name = n } else { name = nil }
+            value = params["*"] ?? params.values.first
+        } else if let emb = entries["emb_params"] {
+            (name, value) = (nil, emb)
+        } else if entries.count == 1, let (key, v) = entries.first {
+            (name, value) = (key, v)
+        } else {
+            throw ModelLoadError("\(path): expected {token: tensor}, string_to_param or emb_params; found keys \(entries.keys.sorted())")
+        }
+        guard case .tensor(let vectors)? = value else {
+            throw ModelLoadError("\(path): the embedding is \(value.map(\.description) ?? "missing"), not a tensor")
+        }
+        guard let chosen = token ?? name else { throw ModelLoadError("\(path): the embedding names no token; give token:") }
+        try self.init(token: chosen, vectors: vectors)
     }
 
     /// The added token strings: "<tok>", "<tok>_1", … for n vectors.

@@ -16,7 +16,7 @@ extension BuiltinRegistry {
         register("load_lora", family: "concepts",
                  params: [BuiltinParam("model", .host(["model"])), BuiltinParam("path", .string, doc: "a LoRA .safetensors file (diffusers/PEFT or kohya keys)"),
                           BuiltinParam("scale", .number, default: .number(1), doc: "the LoRA scale (diffusers' set_adapters weight / fuse_lora lora_scale)")],
-                 doc: "A copy of the model with LoRA weights merged into the UNet's attention projections (W + scale·alpha/rank·up·down); text-encoder and non-attention LoRA weights are reported as unsupported.",
+                 doc: "A copy of the model with LoRA / LoCon weights merged into any Linear or Conv2d of the UNet and the text encoder (W + scale·alpha/rank·up·down; a conv's down factor has the layer's kernel, its up factor is 1x1); kohya (lora_unet_*, lora_te_*) and diffusers/PEFT (unet.*, text_encoder.*) keys. Other kinds (LoHa, LoKr, DoRA) are reported by key.",
                  example: "m2 = load_lora(m, \"loras/my_style.safetensors\", scale: 0.8)") { args, _ in
             let m = try Convert.model(args["model"], "load_lora")
             let path = ws.resolveInput(try args.string("path"))
@@ -25,9 +25,9 @@ extension BuiltinRegistry {
             return try Convert.inference("load_lora") { .host(ModelValue(try m.addingLoRA(contentsOf: path, scale: Float(scale)))) }
         }
         register("load_textual_inversion", family: "concepts",
-                 params: [BuiltinParam("model", .host(["model"])), BuiltinParam("path", .string, doc: "a .safetensors embedding"),
+                 params: [BuiltinParam("model", .host(["model"])), BuiltinParam("path", .string, doc: "a .safetensors, .bin or .pt embedding"),
                           BuiltinParam("token", default: .nil, doc: "the token to use (required for A1111 files; default: the file's)")],
-                 doc: "A copy of the model that knows a textual-inversion token: learned_embeds.safetensors ({token: vector}) or an A1111 embedding (emb_params). A multi-vector token stands for all its vectors in prompts.",
+                 doc: "A copy of the model that knows a textual-inversion token: learned_embeds.safetensors / learned_embeds.bin ({token: vector}) or an A1111 embedding (.pt with string_to_param, token from its name; or emb_params). Torch pickles are read with a restricted reader that only accepts tensors and dicts and executes nothing. A multi-vector token stands for all its vectors in prompts.",
                  example: "m2 = load_textual_inversion(m, \"cat_toy/learned_embeds.safetensors\"); encode_text(m2, \"a <cat-toy> on a table\")") { args, _ in
             let m = try Convert.model(args["model"], "load_textual_inversion")
             let path = ws.resolveInput(try args.string("path"))

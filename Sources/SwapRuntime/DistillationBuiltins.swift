@@ -108,12 +108,14 @@ extension BuiltinRegistry {
                  params: head + pair + sharedOptions + [
                     BuiltinParam("cut_weight", .number, default: .number(3), doc: "weight of the patch-contrastive term"),
                     BuiltinParam("patches", .integer, default: .number(256), doc: "locations sampled per layer and patch size"),
+                    BuiltinParam("early_exit", .bool, default: .bool(true), doc: "stop the gradient pass's UNet forward after the last decoder self-attention (same result; false runs the whole UNet)"),
                  ],
                  doc: "Contrastive Denoising Score: DDS plus a PatchNCE loss between the decoder self-attention features of the source and target branches (patch sizes 1 and 2, τ 0.07), backpropagated through the UNet (2 UNet calls per iteration).",
                  example: "p = cds(m, source: img, source_prompt: \"a cat\", target_prompt: \"a dog\", iterations: 10)") { args, ctx in
             try make("cds", .cds, args, ctx) { s in
                 s.cutWeight = Float(try args.number("cut_weight"))
                 s.patchCount = try args.int("patches")
+                s.earlyExit = args["early_exit"].equals(.bool(true))
             }
         }
 
@@ -126,6 +128,23 @@ extension BuiltinRegistry {
             }
             let r = try ProcessBuiltins.drive("ssgu_probe") { try GradMode.withoutGradient { try p.probe() } }
             return .record([("t", .number(Double(r.t))), ("cosine", .number(r.cosine)), ("relative_error", .number(r.relativeError))])
+        }
+        register("grad_heatmap", family: "distillation",
+                 params: [BuiltinParam("p", .any, doc: "a score-distillation process (sds, dds, cds, instantswap) after a step"),
+                          BuiltinParam("colormap", .string, default: .string("inferno"), doc: Colormap.allCases.map(\.rawValue).joined(separator: ", ")),
+                          BuiltinParam("size", default: .nil, doc: "an integer or [height, width] (default: the decoded image's size)")],
+                 doc: "A heatmap image of the last gradient's per-pixel magnitude (p.grad_map: ‖g‖ over the latent channels at each latent pixel, min–max normalised, enlarged by nearest neighbour), written as a PNG: where the distillation is editing.",
+                 example: "step(p, 5); grad_heatmap(p)") { args, ctx in
+            guard case .host(let h as ProcessValue) = args["p"], let p = h.process as? ScoreDistillation else {
+                throw HostError("grad_heatmap: expects a score-distillation process, got \(args["p"].typeName)")
+            }
+            guard let g = p.state.gradient, g.rank == 4 else { throw HostError("grad_heatmap: the process has no gradient yet; step it first") }
+            let f = p.predictor.model.vaeScaleFactor
+            let size = args.isNil("size") ? (g.shape[2] * f, g.shape[3] * f) : try TensorOps.size(args["size"], "grad_heatmap")
+            let cmap = try ImageBuiltins.colormap(args["colormap"], "grad_heatmap")
+            let map = try Convert.engine("grad_heatmap") { try Heatmap(tensor: DistillationValue.gradientMagnitude(g)) }
+            let image = try ImageBuiltins.colored(map, colormap: cmap, normalize: true, size: size)
+            return try ws.publish(image, builtin: "grad_heatmap", context: ctx, extra: [("Iteration", "\(p.index)")])
         }
         register("plot", family: "distillation",
                  params: [BuiltinParam("series", .any, doc: "a list of numbers, or a record of such lists (e.g. p.trace)"),

@@ -9,7 +9,9 @@ import SwapTensor
 /// last iteration called the UNet), `unet_calls`, `anchors` (the SSGU anchor iterations of the
 /// whole run), `iterations`, `ssgu`, `method`, `source` (z_src), `box` (InstantSwap: {x0, y0, x1, y1}), and from
 /// the last anchor: `noise` (ε), `eps_target`, `eps_source` (guided ε̂ per branch), `x0` (the
-/// target's predicted clean latent) and `bias` (‖ε̂_src − ε‖, the bias DDS subtracts). The
+/// target's predicted clean latent) and `bias` (‖ε̂_src − ε‖, the bias DDS subtracts);
+/// `grad_map` is the per-latent-pixel gradient magnitude [h, w] (‖g[:, :, y, x]‖ over the
+/// channels; `grad_heatmap(p)` draws it at image size). The
 /// trace has the columns `t`, `grad_norm`, `latent_change`, `anchor` and `unet_calls`.
 enum DistillationValue {
     static func make(_ p: ScoreDistillation, model m: StableDiffusion, box: PixelBox? = nil, workspace ws: Workspace,
@@ -19,6 +21,7 @@ enum DistillationValue {
             ProcessField("latent", get: { .host(TensorValue(p.state.latent)) }),
             ProcessField("grad", get: { p.state.gradient.map { .host(TensorValue($0)) } ?? .nil }),
             ProcessField("grad_norm", get: { p.state.gradientNorm.isFinite ? .number(p.state.gradientNorm) : .nil }),
+            ProcessField("grad_map", get: { p.state.gradient.map { .host(TensorValue(gradientMagnitude($0))) } ?? .nil }),
             ProcessField("anchor", get: { .bool(p.state.anchor) }),
             ProcessField("unet_calls", get: { .number(Double(p.predictor.unetCalls)) }),
             ProcessField("anchors", get: { .list(p.schedule.anchors.map { .number(Double($0)) }) }),
@@ -43,5 +46,20 @@ enum DistillationValue {
         return ProcessValue(process: p, workspace: ws, location: ctx.location, fields: fields,
                             image: { try m.vae.decode(p.state.latent * (1 / m.vae.scalingFactor)) },
                             parameters: { described + [("Iteration", "\(p.index)")] })
+    }
+
+    /// ‖g[b, :, y, x]‖₂ over the channels of a [B, C, h, w] gradient, summed in a fixed order
+    /// (squares of the batch rows added): [h, w].
+    static func gradientMagnitude(_ g: Tensor) -> Tensor {
+        guard g.rank == 4 else { return g }
+        let (b, c, h, w) = (g.shape[0], g.shape[1], g.shape[2], g.shape[3])
+        let values = g.scalars
+        var out = [Float](repeating: 0, count: h * w)
+        for i in 0..<(h * w) {
+            var sum: Float = 0
+            for r in 0..<b { for k in 0..<c { let v = values[(r * c + k) * h * w + i]; sum += v * v } }
+            out[i] = sum.squareRoot()
+        }
+        return Tensor(shape: [h, w], scalars: out)
     }
 }

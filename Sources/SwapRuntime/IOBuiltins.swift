@@ -1,6 +1,7 @@
 import Foundation
 import SwapIO
 import SwapLang
+import SwapModels
 import SwapTensor
 
 // The "io" family: images and safetensors files. Input paths are tried relative to the
@@ -8,7 +9,7 @@ import SwapTensor
 // folder. Every write is atomic and prints `wrote PATH`.
 
 extension BuiltinRegistry {
-    /// Registers `load_image`, `save_image`, `load_tensors` and `save_tensors`.
+    /// Registers `load_image`, `load_512`, `save_image`, `load_tensors` and `save_tensors`.
     func registerIOBuiltins(_ ws: Workspace) {
         register("load_image", family: "io", params: [BuiltinParam("path", .string)],
                  doc: "Reads a PNG file (any colour type and bit depth); its text chunks become `img.metadata`.",
@@ -18,6 +19,37 @@ extension BuiltinRegistry {
                 return .host(ImageValue(try Image.load(path), path: path))
             } catch {
                 throw HostError("load_image: \(error)")
+            }
+        }
+        register("load_512", family: "io",
+                 params: [BuiltinParam("image", .any, doc: "a PNG path or an image"),
+                          BuiltinParam("left", .integer, default: .number(0)), BuiltinParam("right", .integer, default: .number(0)),
+                          BuiltinParam("top", .integer, default: .number(0)), BuiltinParam("bottom", .integer, default: .number(0)),
+                          BuiltinParam("model", default: .nil, doc: "a model: the output side is its pixel size (sample size × VAE factor)"),
+                          BuiltinParam("size", default: .nil, doc: "the output side (default: the model's, else 512)")],
+                 doc: "The prompt-to-prompt / DDS / InstantSwap preprocessing `load_512`: RGB as 8 bits, the margins cut, the longer side center-cropped to a square, resized with Pillow's bicubic filter to size×size.",
+                 example: "img = load_512(\"photos/cat.png\", model: m)") { args, _ in
+            let image: Image
+            switch args["image"] {
+            case .string(let p):
+                do { image = try Image.load(ws.resolveInput(p)) } catch { throw HostError("load_512: \(error)") }
+            case .host(let h as ImageValue):
+                image = h.image
+            case let v:
+                throw HostError("load_512: 'image' must be a path or an image, got \(v.typeName)")
+            }
+            var size = 512
+            if !args.isNil("model") {
+                let m = try Convert.model(args["model"], "load_512")
+                size = m.unet.config.sampleSize * m.vaeScaleFactor
+            }
+            if !args.isNil("size") { size = try args.int("size") }
+            do {
+                let cropped = try image.squareCropped(left: try args.int("left"), right: try args.int("right"), top: try args.int("top"),
+                                                      bottom: try args.int("bottom"), size: size)
+                return .host(ImageValue(cropped))
+            } catch let e as ImageError {
+                throw HostError("load_512: \(e)")
             }
         }
         register("save_image", family: "io",

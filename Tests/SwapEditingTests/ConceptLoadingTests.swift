@@ -77,8 +77,8 @@ struct LoRALoadingTests {
         var peft: [String: Tensor] = [:]
         for (k, v) in kohya where !k.hasSuffix(".alpha") {
             let module = String(k.split(separator: ".")[0].dropFirst("lora_unet_".count))
-            let name = try #require(LoRA.moduleNames(base.unet).keys.first { $0.replacingOccurrences(of: ".", with: "_") == module })
-            peft["unet.\(name).\(k.hasSuffix("lora_down.weight") ? "lora_A" : "lora_B").weight"] = v
+            let name = try #require(LoRA.moduleShapes(base).keys.first { $0.replacingOccurrences(of: ".", with: "_") == "unet_" + module })
+            peft["\(name).\(k.hasSuffix("lora_down.weight") ? "lora_A" : "lora_B").weight"] = v
         }
         let z = try DistillationFixtures.tensor("z_source"), eps = try DistillationFixtures.tensor("eps")
         let embed = try base.textEncoder.promptEmbeddings([base.tokenizer.encode("a red circle")])
@@ -86,12 +86,49 @@ struct LoRALoadingTests {
         func output(_ m: StableDiffusion) throws -> Tensor { try m.unet(zt, timestep: 500, encoderHiddenStates: embed) }
         #expect(DistillationFixtures.maxAbs(try output(base), try DistillationFixtures.tensor("lora.out_none")) <= 2e-5)
         for (name, tensors, scale) in [("kohya", kohya, Float(0.7)), ("peft", peft, Float(1))] {
-            let m = try base.addingLoRA(LoRA.updates(tensors, unet: base.unet), scale: scale)
+            let m = try base.addingLoRA(LoRA.updates(tensors, model: base), scale: scale)
             let err = DistillationFixtures.maxAbs(try output(m), try DistillationFixtures.tensor("lora.out_\(name)"))
             #expect(err <= 2e-5, "\(name): max abs error \(err)")
         }
-        #expect(throws: (any Error).self) {
-            try LoRA.updates(["lora_te_text_model_encoder_layers_0_self_attn_q_proj.lora_down.weight": Tensor(zeros: [4, 16])], unet: base.unet)
+    }
+
+    static let full = Result { () throws -> [String: Tensor] in
+        let url = try #require(Bundle.module.url(forResource: "Fixtures", withExtension: nil))
+        return try SafeTensors.load(url.appendingPathComponent("lora_reference.safetensors").path)
+    }
+
+    /// Every layer kind (tools/reference/make_concept_fixtures.py): a kohya LoRA/LoCon over the
+    /// attention projections, feed-forward, proj_in/out, resnet conv1/conv2 (3x3 down, 1x1 up),
+    /// conv_shortcut, time_emb_proj and the text encoder's projections and MLP (alpha 2 or 8,
+    /// scale 0.7), and a PEFT file over every Linear and Conv2d of both models (scale 1), against
+    /// diffusers `load_lora_weights` + `set_adapters`: text-encoder and UNet outputs within 1e-4
+    /// relative to their largest magnitude.
+    @Test func everyLayerKindMatchesDiffusers() throws {
+        let base = try DistillationFixtures.model.get()
+        let all = try Self.full.get()
+        func file(_ prefix: String) -> [String: Tensor] {
+            Dictionary(uniqueKeysWithValues: all.filter { $0.key.hasPrefix(prefix) }.map { (String($0.key.dropFirst(prefix.count)), $0.value) })
         }
+        let ids = try #require(all["ids"]).scalars.map { Int($0) }
+        let zt = try #require(all["zt"])
+        for (name, scale) in [("none", Float(0)), ("kohya", 0.7), ("peft", 1)] {
+            let model = name == "none" ? base : try base.addingLoRA(LoRA.updates(file(name + "/"), model: base), scale: scale)
+            let text = try model.textEncoder.promptEmbeddings([ids])
+            let unet = try model.unet(zt, timestep: 500, encoderHiddenStates: text)
+            for (got, key) in [(text, "out.\(name).text"), (unet, "out.\(name).unet")] {
+                let want = try #require(all[key])
+                let err = DistillationFixtures.maxAbs(got, want) / want.scalars.map(abs).max()!
+                #expect(err <= 1e-4, "\(key): max abs error relative to the largest value \(err)")
+                print("lora \(key): max abs error / max |reference| = \(err)")
+            }
+        }
+        #expect(file("kohya/").keys.contains { $0.hasPrefix("lora_te_") && $0.hasSuffix("fc1.lora_down.weight") })
+        #expect(file("kohya/").keys.contains { $0.hasSuffix("conv1.lora_down.weight") })
+        // Unknown kinds and layers are reported, mismatched factors named.
+        #expect(throws: (any Error).self) { try LoRA.updates(["lora_unet_conv_in.hada_w1_a": Tensor(zeros: [4, 4])], model: base) }
+        #expect(throws: (any Error).self) { try LoRA.updates(["lora_te1_text_model_encoder_layers_0_mlp_fc1.lora_down.weight": Tensor(zeros: [4, 16])], model: base) }
+        let wrong = ["lora_te_text_model_encoder_layers_0_mlp_fc1.lora_down.weight": Tensor(zeros: [4, 15]),
+                     "lora_te_text_model_encoder_layers_0_mlp_fc1.lora_up.weight": Tensor(zeros: [37, 4])]
+        #expect(throws: (any Error).self) { try base.addingLoRA(LoRA.updates(wrong, model: base)) }
     }
 }

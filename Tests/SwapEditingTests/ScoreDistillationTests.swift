@@ -167,6 +167,24 @@ struct ScoreDistillationTests {
         #expect(DistillationFixtures.maxAbs(cds.state.latent, dds.state.latent) > 0)
     }
 
+    /// CDS's early exit (the gradient pass stops after the last decoder self-attention) gives
+    /// bit-identical gradients and latents to the full forward over 3 iterations, with the same
+    /// UNet call count; prints the gradient pass's time with and without it.
+    @Test func cdsEarlyExitMatchesFullForward() throws {
+        let (early, _) = try Self.dds(method: .cds) { $0.iterations = 3 }
+        let (full, _) = try Self.dds(method: .cds) { $0.iterations = 3; $0.earlyExit = false }
+        var (earlyTime, fullTime) = (Duration.zero, Duration.zero)
+        let clock = ContinuousClock()
+        for _ in 0..<3 {
+            earlyTime += try clock.measure { try early.advance(.detached) }
+            fullTime += try clock.measure { try full.advance(.detached) }
+            #expect(early.state.gradient!.scalars == full.state.gradient!.scalars, "gradients differ")
+            #expect(early.state.latent.scalars == full.state.latent.scalars)
+        }
+        #expect(early.predictor.unetCalls == 6 && full.predictor.unetCalls == 6)
+        print("cds early exit: 3 iterations \(earlyTime) vs full forward \(fullTime) (tiny SD1)")
+    }
+
     /// auto_bbox end to end on the tiny model: a box inside the 32x32 image, the same for the
     /// same seed.
     @Test func autoBoxRunsOnTheModel() throws {
