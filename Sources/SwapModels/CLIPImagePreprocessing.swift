@@ -33,10 +33,19 @@ public struct CLIPImagePreprocessing: Sendable, Equatable {
 
     /// The resized size (width, height): the shorter side becomes `shortestEdge`, the longer
     /// `Int(shortestEdge · long / short)` (truncated, as transformers' `get_resize_output_image_size`).
-    func resizedSize(width: Int, height: Int) -> (width: Int, height: Int) {
+    public func resizedSize(width: Int, height: Int) -> (width: Int, height: Int) {
         let short = Swift.min(width, height), long = Swift.max(width, height)
         let newLong = Int(Double(shortestEdge) * Double(long) / Double(short))
         return width <= height ? (shortestEdge, newLong) : (newLong, shortestEdge)
+    }
+
+    /// The part of a `width`×`height` image the center crop keeps, in the image's own pixels
+    /// (x0, y0, x1, y1; half-open, fractional where the resize scales).
+    public func croppedRegion(width: Int, height: Int) -> (x0: Double, y0: Double, x1: Double, y1: Double) {
+        let (outW, outH) = resizedSize(width: width, height: height)
+        let top = (outH - cropSize) / 2, left = (outW - cropSize) / 2
+        let sx = Double(width) / Double(outW), sy = Double(height) / Double(outH)
+        return (Double(left) * sx, Double(top) * sy, Double(left + cropSize) * sx, Double(top + cropSize) * sy)
     }
 
     /// The normalised pixels [1, 3, cropSize, cropSize] of `image` (gray and alpha images are

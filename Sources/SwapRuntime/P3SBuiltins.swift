@@ -191,3 +191,8 @@ extension BuiltinRegistry {
         }
     }
 }
+
+/// A loaded CLIP model gives `point_mask` the paper's encoder: its vision tower's patch tokens.
+extension CLIPValue: PatchFeatureProviding {
+    var patchFeatureSource: any PatchFeatureSource { CLIPPatchFeatures(model: model) }
+}
