@@ -160,5 +160,6 @@ extension BuiltinRegistry {
         registerInstantSwapBuiltins(workspace)
         registerConceptBuiltins(workspace)
         registerBaretBuiltins(workspace)
+        registerMetricsBuiltins(workspace)
     }
 }
