@@ -32,6 +32,7 @@ struct BenchSwap: ParsableCommand {
     @Argument(help: "Result files to merge (with --merge).") var files: [String] = []
 
     func run() throws {
+        setvbuf(stdout, nil, _IOLBF, 0)   // one line per swap, also into a log file
         if merge {
             guard !files.isEmpty else { throw ValidationError("--merge needs result files") }
             let (rows, missing) = try SwapBenchResults.merge(files)

@@ -39,8 +39,10 @@ public final class SwapBenchRunner {
             while latents.count < config.conceptImages {
                 let scene = ShapesWorld.scene(seed: seed, split: .heldOut, objects: 1...1)
                 seed += 1
+                // Scenes that show this held-out concept and not the other one.
                 guard let o = scene.objects.first,
-                      target.shape == .heldOut ? o.shape == .heldOut : o.pattern == .heldOut else { continue }
+                      target.shape == .heldOut ? o.shape == .heldOut && o.pattern != .heldOut
+                                               : o.pattern == .heldOut && o.shape != .heldOut else { continue }
                 let image = try scene.image.reshaped([1] + scene.image.shape) * 2 - 1
                 latents.append(try GradMode.withoutGradient { try learned.vae.encode(image).mean * learned.vae.scalingFactor })
             }
