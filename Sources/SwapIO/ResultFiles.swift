@@ -37,9 +37,6 @@ public indirect enum ResultCell: Equatable, Sendable {
         default: return json
         }
     }
-
-    public var number: Double? { if case .number(let d) = self { return d }; return nil }
-    public var string: String? { if case .string(let s) = self { return s }; return nil }
 }
 
 /// A named value of a result row.

@@ -7,7 +7,7 @@ import SwapTensor
 // defaults (spec instantswap-sds-dds-cds.md; prompt-to-prompt / null-text notebooks).
 
 /// A method (or ablation) of the benchmark, in the order of InstantSwap's Tables 1, 4 and 5.
-public enum SwapBenchMethod: String, CaseIterable, Sendable, Codable {
+public enum SwapBenchMethod: String, CaseIterable, Sendable {
     case sds, dds, cds
     /// Null-text inversion (50 DDIM steps, 10 inner iterations), then Prompt-to-Prompt
     /// (replace when the prompts have equal word counts, else refine; cross 0.8, self 0.4).

@@ -4,7 +4,7 @@
 // seconds per swap). This file fixes what is swapped: scenes, target concepts and the job list.
 
 /// The benchmark's size and seeds, and the overrides that shorten runs (tests, smoke runs).
-public struct SwapBenchConfig: Sendable, Equatable, Codable {
+public struct SwapBenchConfig: Sendable, Equatable {
     /// N source scenes: ShapesWorld `train` scenes of one object, seeds `seed`, `seed + 1`, ….
     public var scenes: Int
     /// M target concepts: the first M of `SwapBenchTarget.candidates`.
@@ -79,7 +79,7 @@ public struct SwapBenchJob: Sendable, Equatable {
 /// the default model never saw them, so the benchmark first teaches it a token for each
 /// (textual inversion on held-out scenes), as InstantSwap swaps in DreamBooth concepts.
 public struct SwapBenchTarget: Sendable, Equatable {
-    public enum Attribute: String, Sendable, Codable { case shape, pattern }
+    public enum Attribute: String, Sendable { case shape, pattern }
     public var attribute: Attribute
     public var shape: WorldShape?
     public var pattern: WorldPattern?

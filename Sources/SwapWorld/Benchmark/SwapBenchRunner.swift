@@ -91,7 +91,7 @@ public final class SwapBenchRunner {
             targetConcept: concept.description, swapped: target.attribute.rawValue, heldOut: target.isHeldOut,
             sourcePrompt: swap.sourcePrompt, targetPrompt: swap.targetPrompt,
             box: [object.box.x0, object.box.y0, object.box.x1, object.box.y1],
-            fgAttribute: swappedMatches == true && check.reading != nil ? 1 : 0, fgFull: check.correct ? 1 : 0,
+            fgAttribute: swappedMatches == true ? 1 : 0, fgFull: check.correct ? 1 : 0,
             readShape: check.reading?.shape.rawValue, readColor: check.reading?.color.rawValue, readPattern: check.reading?.pattern.rawValue,
             bgPSNR: bg.psnr, bgSSIM: bg.ssim, bgMSE: bg.mse, seconds: seconds, unetCalls: calls)
     }
