@@ -163,5 +163,6 @@ extension BuiltinRegistry {
         registerNetworkMetricBuiltins(workspace)
         registerCLiCBuiltins(workspace)
         registerP3SBuiltins(workspace)
+        registerMetricsBuiltins(workspace)
     }
 }

@@ -24,5 +24,5 @@ struct SwapScriptCommand: ParsableCommand {
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmarks that print the figures the issues ask for.",
-        subcommands: [BenchOps.self, BenchUNet.self, BenchDefault.self, BenchDDS.self, BenchBaret.self])
+        subcommands: [BenchOps.self, BenchUNet.self, BenchDefault.self, BenchDDS.self, BenchBaret.self, BenchSwap.self])
 }
