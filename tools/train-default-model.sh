@@ -13,7 +13,7 @@
 #
 # Step counts of the committed weights (update them together with the weights):
 VAE_STEPS=${VAE_STEPS:-1000}
-DIFFUSION_STEPS=${DIFFUSION_STEPS:-500}
+DIFFUSION_STEPS=${DIFFUSION_STEPS:-2800}
 DECODER_STEPS=${DECODER_STEPS:-800}
 SEED=2026
 
