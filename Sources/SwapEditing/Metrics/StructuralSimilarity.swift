@@ -42,11 +42,8 @@ public enum SSIMProfile: String, CaseIterable, Sendable {
         switch self {
         case .skimageDefault: return [Double](repeating: 1.0 / 7, count: 7)
         default:
-            // Radius int(3.5·σ + 0.5) = 5 (scipy's truncate 3.5; torchmetrics' kernel size).
-            let sigma = 1.5, radius = Int(3.5 * sigma + 0.5)
-            let raw = (-radius...radius).map { exp(-0.5 * Double($0 * $0) / (sigma * sigma)) }
-            let total = raw.reduce(0, +)
-            return raw.map { $0 / total }
+            // σ 1.5, radius int(3.5·σ + 0.5) = 5 (scipy's truncate 3.5; torchmetrics' kernel size).
+            return GaussianFilter.kernel(sigma: 1.5, truncate: 3.5)
         }
     }
 
