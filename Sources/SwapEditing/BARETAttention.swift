@@ -45,6 +45,19 @@ public enum BaretSelfAttentionMode: String, Sendable, CaseIterable {
     case map
 }
 
+/// Which text the editing process runs under [I]. The paper's sentence "we define DDIM process under
+/// C_t as the reconstruction process, DDIM under ê_t as the transition process, and DDIM under ·
+/// as the editing process" lost its symbols in extraction; the spec (§8.3) reads e_tgt.
+public enum BaretEditCondition: String, Sendable, CaseIterable {
+    /// The editing branch is conditioned on e_tgt (the spec's default).
+    case target
+    /// The editing branch is conditioned on ê_i, and e_tgt reaches it only through equation 5's
+    /// V_edit = W_V·e_tgt inside the cross-attention window: outside the window its cross-attention
+    /// keys and values are the transition branch's. With λ ≡ 1 and no injection the editing branch
+    /// is then the reconstruction, bit for bit.
+    case transition
+}
+
 /// The settings of the Balanced Attention Module (defaults: τ_SA 0.3, τ_CA 0.6, every layer,
 /// K/V self-attention in both halves, cross maps in the conditional half).
 public struct BalancedAttentionSettings: Sendable, Equatable {
@@ -56,6 +69,7 @@ public struct BalancedAttentionSettings: Sendable, Equatable {
     public var selfMode: BaretSelfAttentionMode = .keysValues
     public var selfHalves: GuidanceHalves = .both
     public var crossHalves: GuidanceHalves = .conditional
+    public var editCondition: BaretEditCondition = .target
 
     public init(selfInject: Double = 0.3, crossInject: Double = 0.6) {
         self.selfInject = selfInject
@@ -105,6 +119,12 @@ public final class BalancedAttentionController: StepAwareHook {
     }
 
     public func keysAndValues(_ call: AttentionCall, query: Tensor, key: Tensor, value: Tensor) throws -> (key: Tensor, value: Tensor)? {
+        if call.layer.kind == .crossAttention {
+            // The "transition" reading: outside the cross window the editing branch reads ê_i.
+            guard settings.editCondition == .transition, !injectsCross(call) else { return nil }
+            return try call.copyingKeysAndValues(key: key, value: value, from: BaretBranch.transition.rawValue,
+                                                 to: [BaretBranch.editing.rawValue], halves: .conditional)
+        }
         guard settings.selfMode == .keysValues, injectsSelf(call) else { return nil }
         return try call.copyingKeysAndValues(key: key, value: value, from: BaretBranch.reconstruction.rawValue,
                                              to: [BaretBranch.editing.rawValue], halves: settings.selfHalves)

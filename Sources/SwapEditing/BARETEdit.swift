@@ -139,6 +139,6 @@ public final class BaretEdit: ValueStateProcess, AttentionCapturing {
         return [("Model", modelName(pipeline.model)), ("Prompt", inversion.prompt), ("Steps", "\(scheduler.stepCount)"),
                 ("CFG scale", formatFloat(inversion.guidance)), ("Lambda", lambda),
                 ("Self inject", "\(a.selfInject) \(a.selfLayers.rawValue) \(a.selfMode.rawValue) \(a.selfHalves.rawValue)"),
-                ("Cross inject", "\(a.crossInject) \(a.crossHalves.rawValue)")]
+                ("Cross inject", "\(a.crossInject) \(a.crossHalves.rawValue)"), ("Edit condition", a.editCondition.rawValue)]
     }
 }

@@ -310,6 +310,7 @@ extension BuiltinRegistry {
                           BuiltinParam("self_mode", .string, default: .string("kv"), doc: "[I] \"kv\": keys and values of the reconstruction; \"map\": its attention map"),
                           BuiltinParam("self_halves", .string, default: .string("both"), doc: "[I] CFG halves of the self injection: \"both\" or \"conditional\""),
                           BuiltinParam("cross_halves", .string, default: .string("conditional"), doc: "[I] CFG halves of the cross injection: \"conditional\" or \"both\""),
+                          BuiltinParam("edit_condition", .string, default: .string("target"), doc: "[I] the text of the editing process: \"target\" (e_tgt, the spec's reading) or \"transition\" (ê_i, with e_tgt entering only through equation 5's values inside the cross window; λ ≡ 1 with no injection then reproduces the reconstruction)"),
                           BuiltinParam("capture", default: .bool(false), doc: "attention capture of all three branches (branch 0 reconstruction, 1 transition, 2 editing)"),
                  ] + BaretBuiltins.ttisParams,
                  doc: "BARET (Qiao et al., rebuilt from the paper; [I] marks reconstructed choices): after target-text inversion, three branches start from z*_T and are denoised together in one batched UNet call per step: reconstruction (C_i), transition (ê_i = λ_i·C_i + (1 − λ_i)·e_tgt) and editing (e_tgt), whose self-attention reads the reconstruction's K, V and whose cross-attention map is the transition's for the first τ_SA / τ_CA of the steps. Fields: latent (editing), latents, x0, reconstruction_image / transition_image / editing_image (any step), image (the three side by side), lambdas, gates, trace; attention(b, word, branch: 2) with capture.",
@@ -335,6 +336,7 @@ extension BuiltinRegistry {
             attention.selfMode = try BaretBuiltins.choice(args, "self_mode", "baret", BaretSelfAttentionMode.allCases)
             attention.selfHalves = try BaretBuiltins.choice(args, "self_halves", "baret", GuidanceHalves.allCases)
             attention.crossHalves = try BaretBuiltins.choice(args, "cross_halves", "baret", GuidanceHalves.allCases)
+            attention.editCondition = try BaretBuiltins.choice(args, "edit_condition", "baret", BaretEditCondition.allCases)
             var settings = BaretSettings(transition: schedule, attention: attention)
             settings.optimizedEmbedding = optimized
             let capture = try SamplerBuiltins.capture(args["capture"], "baret")

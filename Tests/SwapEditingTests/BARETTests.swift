@@ -102,6 +102,28 @@ import SwapTensor
         #expect(Self.identical(injected.state.latents[2], final))
     }
 
+    /// The issue's property, "with λ = 1 and no injection BARET's editing branch equals the
+    /// reconstruction", holds under the `transition` reading of the editing text (the paper's
+    /// symbol was lost; the spec's default reads e_tgt, checked above as I_init).
+    @Test func transitionEditConditionWithoutInjectionIsTheReconstruction() throws {
+        let tuned = try Self.ttis().result
+        var settings = BaretSettings(transition: .rigid, attention: BalancedAttentionSettings(selfInject: 0, crossInject: 0))
+        settings.attention.editCondition = .transition
+        let b = try BaretEdit(model: try InversionFixtures.model.get(), inversion: tuned, settings: settings)
+        try b.run(.detached)
+        #expect(Self.identical(b.state.latents[2], b.state.latents[0]), "editing = reconstruction, bit for bit")
+        #expect(Self.identical(b.state.latents[1], b.state.latents[0]))
+
+        // Inside the cross window e_tgt's values reach the editing branch, so it leaves the reconstruction.
+        settings.attention.crossInject = 0.5
+        let windowed = try BaretEdit(model: try InversionFixtures.model.get(), inversion: tuned, settings: settings)
+        try windowed.run(.detached)
+        let moved = try InversionFixtures.mse(windowed.state.latents[2], windowed.state.latents[0])
+        print("baret edit_condition transition, cross window 0.5: editing vs reconstruction MSE \(moved)")
+        #expect(moved > 1e-8)
+        #expect(Self.identical(windowed.state.latents[0], b.state.latents[0]), "the reconstruction branch is untouched")
+    }
+
     @Test func transitionScheduleEndsAndImagicInterpolation() throws {
         let s = TransitionSchedule()
         #expect(s.lambda(step: 0, of: 50) == 0.8 && abs(s.lambda(step: 49, of: 50) - 0.1) < 1e-6)
