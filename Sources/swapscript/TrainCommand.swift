@@ -105,6 +105,7 @@ struct Train: ParsableCommand {
             if stage == .diffusion {
                 print(try trainer.sampleAgreement(count: evaluate, split: .train))
                 print(try trainer.sampleAgreement(count: evaluate, split: .unseenPairs))
+                print(try trainer.attentionLocalization(count: evaluate))
             } else {
                 print(String(format: "reconstruction PSNR %.2f dB (%d fresh scenes)", try trainer.reconstructionPSNR(count: evaluate), evaluate))
                 print(try trainer.reconstructionRecognition(count: evaluate))
