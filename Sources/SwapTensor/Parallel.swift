@@ -1,6 +1,6 @@
 import CBLAS
-import Dispatch
 import Foundation
+import Synchronization
 
 /// Thread control for every kernel in SwapTensor.
 ///
@@ -36,12 +36,24 @@ public enum Parallel {
             body(0..<count)
             return
         }
-        withoutActuallyEscaping(body) { body in
-            DispatchQueue.concurrentPerform(iterations: pieces) { piece in
-                let start = count * piece / pieces
-                let end = count * (piece + 1) / pieces
+        if !pool(threads: threadCount).run(count: count, pieces: pieces, body) {
+            // Nested inside another job (or racing one): this thread runs every piece.
+            for piece in 0..<pieces {
+                let start = count * piece / pieces, end = count * (piece + 1) / pieces
                 if start < end { body(start..<end) }
             }
+        }
+    }
+
+    /// One pool per thread count in use (a pool for n threads has n − 1 workers).
+    private static let pools = Mutex<[Int: WorkerPool]>([:])
+
+    static func pool(threads: Int) -> WorkerPool {
+        pools.withLock { pools in
+            if let pool = pools[threads] { return pool }
+            let pool = WorkerPool(workers: threads - 1)
+            pools[threads] = pool
+            return pool
         }
     }
 
