@@ -36,7 +36,13 @@ extension Tensor {
             i += 8
         }
         var s = acc.sum()
-        while i < n { dst[i] = VectorMath.exp(src[i] - m); s += dst[i]; i += 1 }
+        if i < n {
+            // The tail through one vector exp (lane by lane the same as the scalar form), summed in order.
+            var tail = SIMD8<Float>(repeating: 0)
+            for j in 0..<(n - i) { tail[j] = src[i + j] }
+            let e = VectorMath.exp(tail - shift)
+            for j in 0..<(n - i) { dst[i + j] = e[j]; s += e[j] }
+        }
         let inv = 1 / s
         i = 0
         while i + 8 <= n {

@@ -38,6 +38,13 @@ struct BenchOps: ParsableCommand {
         let convGemmFlop = 2 * 320.0 * 2880 * 4096 / 1e9
         row("sgemm 320x2880 · 2880x4096 (conv's GEMM)", convGemmFlop, try best { _ = try w.matmul(cols) }, sgemmRate)
 
+        // Linear layers of the 64x64 transformers (batch 2 × 4096 tokens): x · Wᵀ.
+        for (inputs, outputs, what) in [(320, 2560, "GEGLU proj"), (1280, 320, "feed-forward out"), (320, 320, "q/k/v/out")] {
+            let xs = generator.randn([8192, inputs]), weight = generator.randn([outputs, inputs]) * 0.05
+            row("linear 8192x\(inputs) · (\(outputs)x\(inputs))ᵀ (\(what))", 2 * 8192.0 * Double(inputs * outputs) / 1e9,
+                try best { _ = try xs.linear(weight: weight) }, sgemmRate)
+        }
+
         // 3x3 conv, 320 → 320 channels on 64x64 (UNet down.0 / up.3 resnets).
         let x = generator.randn([1, 320, 64, 64]), kernel = generator.randn([320, 320, 3, 3]) * 0.02
         let bias = generator.randn([320])
