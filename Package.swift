@@ -3,8 +3,8 @@ import PackageDescription
 
 // Release builds of the numerical modules use -Ounchecked and an AVX2/FMA/F16C target
 // (x86-64-v3), which every machine this project runs on has.
-// The engine modules use Swift 5 language mode: their kernels hand raw buffers to
-// DispatchQueue.concurrentPerform, which strict Sendable checking cannot express.
+// The engine modules use Swift 5 language mode: their kernels hand raw buffers to the worker
+// threads of Parallel.forEach, which strict Sendable checking cannot express.
 let fastMath: [SwiftSetting] = [
     .unsafeFlags(["-Ounchecked", "-wmo", "-Xcc", "-march=x86-64-v3"], .when(configuration: .release)),
     .swiftLanguageMode(.v5),
@@ -38,7 +38,8 @@ let package = Package(
                        providers: [.apt(["libreadline-dev"])]),
 
         // MARK: Engine
-        .target(name: "SwapTensor", dependencies: ["CBLAS"], swiftSettings: fastMath),
+        .target(name: "CAttentionKernel", cSettings: [.unsafeFlags(["-O3"])]),
+        .target(name: "SwapTensor", dependencies: ["CBLAS", "CAttentionKernel"], swiftSettings: fastMath),
         .target(name: "SwapIO", dependencies: ["SwapTensor", "CPNGShim"], swiftSettings: fastMath),
 
         .target(name: "SwapModels", dependencies: ["SwapTensor", "SwapIO"],

@@ -6,7 +6,17 @@
 // of one head's score matrix exists per thread at a time. Block boundaries never depend on the
 // thread count, so results are bit-identical for any number of threads.
 
+import CAttentionKernel
+
 extension Tensor {
+    /// Whether the AVX-512 kernel (CAttentionKernel) serves attention without kept
+    /// probabilities over many keys: Stable Diffusion's 4096- and 1024-token self-attention.
+    static let fusedAttentionAvailable = swapscript_attention_kernel_available() != 0
+
+    static func usesFusedAttention(keys: Int, valueDim: Int) -> Bool {
+        fusedAttentionAvailable && keys >= 1024 && keys % 32 == 0 && valueDim <= 256
+    }
+
     /// The query rows per block: a block's scores stay around 4 MiB (256 rows of 4096 keys; larger
     /// blocks keep the QKᵀ and PV products efficient at head size 40).
     public static func attentionBlockRows(keys: Int) -> Int { Swift.min(256, Swift.max(16, 1_048_576 / Swift.max(keys, 1))) }
@@ -29,6 +39,28 @@ extension Tensor {
         let pp = probabilities?.storage.pointer
         let blockRows = attentionBlockRows(keys: lk)
         let blocksPerHead = (lq + blockRows - 1) / blockRows
+        if pp == nil && usesFusedAttention(keys: lk, valueDim: dv) {
+            // Keys regrouped per head into tiles of 32 keys, [lk/32, d, 32], then blocks of query rows through the kernel.
+            let kt = TensorStorage(uninitializedCount: b * d * lk)
+            let ktp = kt.pointer
+            Parallel.forEach(b, grain: 1) { heads in
+                for head in heads {
+                    let src = kp + head * lk * d, dst = ktp + head * d * lk
+                    for j in 0..<lk { for e in 0..<d { dst[((j / 32) * d + e) * 32 + j % 32] = src[j * d + e] } }
+                }
+            }
+            Parallel.forEach(b * blocksPerHead, grain: 1) { range in
+                let scratch = TensorStorage(uninitializedCount: 8 * lk)
+                for task in range {
+                    let (head, block) = task.quotientAndRemainder(dividingBy: blocksPerHead)
+                    let row0 = block * blockRows, rows = Swift.min(blockRows, lq - row0)
+                    swapscript_attention_rows(qp + (head * lq + row0) * d, ktp + head * d * lk, vp + head * lk * dv,
+                                              op + (head * lq + row0) * dv, Int32(rows), Int32(lk), Int32(d), Int32(dv),
+                                              s, scratch.pointer)
+                }
+            }
+            withExtendedLifetime(kt) {}
+        } else {
         Parallel.forEach(b * blocksPerHead, grain: 1) { range in
             let scratch = pp == nil ? TensorStorage(uninitializedCount: blockRows * lk) : nil
             for task in range {
@@ -41,6 +73,7 @@ extension Tensor {
                 BLAS.gemm(m: rows, n: dv, k: lk, a: scores, b: vp + head * lk * dv,
                           c: op + (head * lq + row0) * dv, parallel: false)
             }
+        }
         }
         let (dq, dk, dvv) = (q.detached(), k.detached(), v.detached())
         let saved = probabilities
