@@ -7,8 +7,8 @@ import SwapWorld
 
 /// `swapscript bench default`: the speed figures of issue 7 on the embedded default model:
 /// a 50-step DDIM sample with CFG 7.5, one UNet call at batch 2 (the guided step), 200 UNet
-/// calls at batch 4 (the UNet work of 200 DDS iterations: source and target, each guided), and
-/// one diffusion training step of the default recipe.
+/// calls at batch 4 (the UNet work of 200 DDS iterations: source and target, each guided), one
+/// diffusion training step of the default recipe, and the REPL's start to its first prompt.
 struct BenchDefault: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "default",
@@ -71,5 +71,46 @@ struct BenchDefault: ParsableCommand {
             let step = try best { try trainer.trainStep() }
             print(String(format: "diffusion training step, batch %d:      %.3f s  (%d parameters)", trainBatch, step, trainer.parameterCount))
         }
+        let starts = try (0..<Swift.max(repeats, 1)).map { _ in try Self.replStartSeconds() }
+        print(String(format: "REPL start to first prompt (terminal):  %.3f s   (target ≤ 0.3 s; models load on load_model)", starts.min()!))
+    }
+
+    /// Starts `swapscript repl` on a pseudo-terminal, as a user's shell would, and times until
+    /// its ">> " prompt arrives (banner, readline and session set-up included).
+    static func replStartSeconds() throws -> Double {
+        // posix_openpt, unlockpt and ptsname by hand (Glibc's module exports none of them, nor the
+        // ioctl numbers, which are Linux's _IOW('T', 0x31, int) and _IOR('T', 0x30, unsigned int)).
+        let (TIOCSPTLCK, TIOCGPTN): (UInt, UInt) = (0x4004_5431, 0x8004_5430)
+        let master = open("/dev/ptmx", O_RDWR | O_NOCTTY)
+        var unlock: CInt = 0, number: CUnsignedInt = 0
+        guard master >= 0, ioctl(master, TIOCSPTLCK, &unlock) == 0, ioctl(master, TIOCGPTN, &number) == 0 else {
+            throw ValidationError("bench default: no pseudo-terminal for the REPL timing")
+        }
+        let slave = open("/dev/pts/\(number)", O_RDWR | O_NOCTTY)
+        guard slave >= 0 else { throw ValidationError("bench default: cannot open /dev/pts/\(number)") }
+        defer { close(master) }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        process.arguments = ["repl"]
+        var environment = ProcessInfo.processInfo.environment
+        environment["TERM"] = environment["TERM"] ?? "xterm"
+        process.environment = environment
+        let terminal = FileHandle(fileDescriptor: slave, closeOnDealloc: true)
+        (process.standardInput, process.standardOutput, process.standardError) = (terminal, terminal, terminal)
+        let start = DispatchTime.now().uptimeNanoseconds
+        try process.run()
+        var seen = [UInt8](), buffer = [UInt8](repeating: 0, count: 4096)
+        while !String(decoding: seen, as: UTF8.self).contains(">> ") {
+            let n = read(master, &buffer, buffer.count)
+            guard n > 0 else { break }
+            seen += buffer[0..<n]
+        }
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        process.terminate()
+        process.waitUntilExit()
+        guard String(decoding: seen, as: UTF8.self).contains(">> ") else {
+            throw ValidationError("bench default: the REPL showed no prompt; it printed: \(String(decoding: seen, as: UTF8.self))")
+        }
+        return seconds
     }
 }
