@@ -107,6 +107,11 @@ extension Tensor {
     }
 
     public func conv2d(weight: Tensor, bias: Tensor?, stride: (Int, Int), padding: (Int, Int)) throws -> Tensor {
+        try conv2d(weight: weight, bias: bias, stride: stride, padding: padding, allowWinograd: true)
+    }
+
+    /// `allowWinograd: false` keeps im2col for every geometry (the reference in tests).
+    func conv2d(weight: Tensor, bias: Tensor?, stride: (Int, Int), padding: (Int, Int), allowWinograd: Bool) throws -> Tensor {
         guard rank == 4, weight.rank == 4, weight.shape[1] == shape[1] else {
             throw TensorError("conv2d", "input \(formatShape(shape)) does not match weight \(formatShape(weight.shape)) (expected input [N, \(weight.rank == 4 ? weight.shape[1] : 0), H, W])")
         }
@@ -126,14 +131,18 @@ extension Tensor {
         let batch = shape[0], spatial = geo.outH * geo.outW, imageSize = geo.channels * geo.height * geo.width
         var out = Tensor(uninitializedShape: [batch, outChannels, geo.outH, geo.outW])
         let o = out.storage.pointer, x = storage.pointer, w = weight.storage.pointer
-        if let bias {
+        let winograd = allowWinograd && Tensor.usesWinograd(geo, outChannels: outChannels)
+        if let bias, !winograd {
             let bp = bias.storage.pointer
             Parallel.forEach(batch * outChannels, grain: 8) { r in
                 for nc in r { (o + nc * spatial).update(repeating: bp[nc % outChannels], count: spatial) }
             }
         }
         let beta: Float = bias == nil ? 0 : 1
-        if geo.isPointwise || spatial < 2 * BLAS.panel {
+        if winograd {
+            Tensor.winogradConv3x3(input: x, weight: w, bias: bias?.storage.pointer, batch: batch, geometry: geo,
+                                   outChannels: outChannels, out: o)
+        } else if geo.isPointwise || spatial < 2 * BLAS.panel {
             // Pointwise, or too few pixels to split: unfold whole images and let BLAS.gemm
             // split the output channels.
             let cols = geo.isPointwise ? nil : TensorStorage(uninitializedCount: geo.columnRows * spatial)
