@@ -25,22 +25,48 @@ extension Tensor {
         // U[k][o][c] = (G g Gᵀ)[k] for G = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1].
         let u = TensorStorage(uninitializedCount: 16 * outChannels * channels)
         let up = u.pointer, filterStride = outChannels * channels
+        // Per output channel: the taps regrouped as [9][C] (contiguous in c), then eight input
+        // channels at a time through the transform, 16 contiguous rows out.
         Parallel.forEach(outChannels, grain: 1) { range in
+            let taps = TensorStorage(uninitializedCount: 9 * channels)
+            let tp = taps.pointer
             for o in range {
-                for c in 0..<channels {
-                    let g = w + (o * channels + c) * 9
-                    let g0 = SIMD4<Float>(g[0], g[1], g[2], 0), g1 = SIMD4<Float>(g[3], g[4], g[5], 0)
-                    let g2 = SIMD4<Float>(g[6], g[7], g[8], 0)
-                    // G·g (rows), then (G·g)·Gᵀ (columns).
-                    let a0 = g0, a1 = 0.5 * (g0 + g1 + g2), a2 = 0.5 * (g0 - g1 + g2), a3 = g2
-                    let base = up + o * channels + c
-                    func store(_ i: Int, _ a: SIMD4<Float>) {
-                        base[(4 * i) * filterStride] = a[0]
-                        base[(4 * i + 1) * filterStride] = 0.5 * (a[0] + a[1] + a[2])
-                        base[(4 * i + 2) * filterStride] = 0.5 * (a[0] - a[1] + a[2])
-                        base[(4 * i + 3) * filterStride] = a[2]
+                let g = w + o * channels * 9
+                for c in 0..<channels { for t in 0..<9 { tp[t * channels + c] = g[c * 9 + t] } }
+                let rowBase = up + o * channels
+                var c = 0
+                while c < channels {
+                    let lanes = Swift.min(8, channels - c)
+                    @inline(__always) func tap(_ t: Int) -> SIMD8<Float> {
+                        if lanes == 8 { return UnsafeRawPointer(tp + t * channels + c).loadUnaligned(as: SIMD8<Float>.self) }
+                        var v = SIMD8<Float>()
+                        for l in 0..<lanes { v[l] = tp[t * channels + c + l] }
+                        return v
                     }
-                    store(0, a0); store(1, a1); store(2, a2); store(3, a3)
+                    // G·g: rows i of the 4x3 product, each three taps (columns j).
+                    let (g00, g01, g02) = (tap(0), tap(1), tap(2))
+                    let (g10, g11, g12) = (tap(3), tap(4), tap(5))
+                    let (g20, g21, g22) = (tap(6), tap(7), tap(8))
+                    // Row i of G·g, (x0, x1, x2), times Gᵀ: four outputs, rows 4i ..< 4i + 4 of U.
+                    @inline(__always) func emit(_ i: Int, _ x0: SIMD8<Float>, _ x1: SIMD8<Float>, _ x2: SIMD8<Float>) {
+                        @inline(__always) func put(_ j: Int, _ value: SIMD8<Float>) {
+                            let dst = rowBase + (4 * i + j) * filterStride + c
+                            if lanes == 8 {
+                                UnsafeMutableRawPointer(dst).storeBytes(of: value, as: SIMD8<Float>.self)
+                            } else {
+                                for l in 0..<lanes { dst[l] = value[l] }
+                            }
+                        }
+                        put(0, x0)
+                        put(1, 0.5 * (x0 + x1 + x2))
+                        put(2, 0.5 * (x0 - x1 + x2))
+                        put(3, x2)
+                    }
+                    emit(0, g00, g01, g02)
+                    emit(1, 0.5 * (g00 + g10 + g20), 0.5 * (g01 + g11 + g21), 0.5 * (g02 + g12 + g22))
+                    emit(2, 0.5 * (g00 - g10 + g20), 0.5 * (g01 - g11 + g21), 0.5 * (g02 - g12 + g22))
+                    emit(3, g20, g21, g22)
+                    c += 8
                 }
             }
         }
