@@ -13,8 +13,8 @@
 #
 # Step counts of the committed weights (update them together with the weights):
 VAE_STEPS=${VAE_STEPS:-1000}
-DIFFUSION_STEPS=${DIFFUSION_STEPS:-2800}
-DECODER_STEPS=${DECODER_STEPS:-800}
+DIFFUSION_STEPS=${DIFFUSION_STEPS:-7800}
+DECODER_STEPS=${DECODER_STEPS:-1200}
 SEED=2026
 
 set -eu
