@@ -40,40 +40,22 @@ extension Tensor {
         let blockRows = attentionBlockRows(keys: lk)
         let blocksPerHead = (lq + blockRows - 1) / blockRows
         if pp == nil && usesFusedAttention(keys: lk, valueDim: dv) {
-            // Keys regrouped per head into tiles of 32 keys, [lk/32, d, 32], then blocks of query rows through the kernel.
-            let kt = TensorStorage(uninitializedCount: b * d * lk)
-            let ktp = kt.pointer
-            Parallel.forEach(b, grain: 1) { heads in
-                for head in heads {
-                    let src = kp + head * lk * d, dst = ktp + head * d * lk
-                    for j in 0..<lk { for e in 0..<d { dst[((j / 32) * d + e) * 32 + j % 32] = src[j * d + e] } }
-                }
-            }
+            fusedAttention(q: qp, k: kp, v: vp, out: op, heads: b, queries: lq, keys: lk, dim: d, valueDim: dv,
+                           scale: s, blockRows: blockRows)
+        } else {
             Parallel.forEach(b * blocksPerHead, grain: 1) { range in
-                let scratch = TensorStorage(uninitializedCount: 8 * lk)
+                let scratch = pp == nil ? TensorStorage(uninitializedCount: blockRows * lk) : nil
                 for task in range {
                     let (head, block) = task.quotientAndRemainder(dividingBy: blocksPerHead)
                     let row0 = block * blockRows, rows = Swift.min(blockRows, lq - row0)
-                    swapscript_attention_rows(qp + (head * lq + row0) * d, ktp + head * d * lk, vp + head * lk * dv,
-                                              op + (head * lq + row0) * dv, Int32(rows), Int32(lk), Int32(d), Int32(dv),
-                                              s, scratch.pointer)
+                    let scores = pp.map { $0 + (head * lq + row0) * lk } ?? scratch!.pointer
+                    BLAS.gemm(transB: true, m: rows, n: lk, k: d, alpha: s,
+                              a: qp + (head * lq + row0) * d, b: kp + head * lk * d, c: scores, parallel: false)
+                    for r in 0..<rows { softmaxRow(scores + r * lk, scores + r * lk, lk) }
+                    BLAS.gemm(m: rows, n: dv, k: lk, a: scores, b: vp + head * lk * dv,
+                              c: op + (head * lq + row0) * dv, parallel: false)
                 }
             }
-            withExtendedLifetime(kt) {}
-        } else {
-        Parallel.forEach(b * blocksPerHead, grain: 1) { range in
-            let scratch = pp == nil ? TensorStorage(uninitializedCount: blockRows * lk) : nil
-            for task in range {
-                let (head, block) = task.quotientAndRemainder(dividingBy: blocksPerHead)
-                let row0 = block * blockRows, rows = Swift.min(blockRows, lq - row0)
-                let scores = pp.map { $0 + (head * lq + row0) * lk } ?? scratch!.pointer
-                BLAS.gemm(transB: true, m: rows, n: lk, k: d, alpha: s,
-                          a: qp + (head * lq + row0) * d, b: kp + head * lk * d, c: scores, parallel: false)
-                for r in 0..<rows { softmaxRow(scores + r * lk, scores + r * lk, lk) }
-                BLAS.gemm(m: rows, n: dv, k: lk, a: scores, b: vp + head * lk * dv,
-                          c: op + (head * lq + row0) * dv, parallel: false)
-            }
-        }
         }
         let (dq, dk, dvv) = (q.detached(), k.detached(), v.detached())
         let saved = probabilities
@@ -81,6 +63,38 @@ extension Tensor {
             attentionBackward(g, q: dq, k: dk, v: dvv, scale: s, probabilities: saved)
         }
         return (out, probabilities)
+    }
+
+    /// The CAttentionKernel path: each head's keys regrouped into tiles of 32, [lk/32, d, 32],
+    /// then the query blocks of every head through the kernel (8·lk floats of scratch per thread).
+    static func fusedAttention(q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
+                               out: UnsafeMutablePointer<Float>, heads: Int, queries lq: Int, keys lk: Int,
+                               dim d: Int, valueDim dv: Int, scale: Float, blockRows: Int) {
+        let tiled = TensorStorage(uninitializedCount: heads * d * lk)
+        let kt = tiled.pointer
+        Parallel.forEach(heads, grain: 1) { range in
+            for head in range {
+                let src = k + head * lk * d, dst = kt + head * d * lk
+                for tile in 0..<(lk / 32) {
+                    for e in 0..<d {
+                        let row = dst + (tile * d + e) * 32, keys = src + tile * 32 * d + e
+                        for l in 0..<32 { row[l] = keys[l * d] }
+                    }
+                }
+            }
+        }
+        let blocksPerHead = (lq + blockRows - 1) / blockRows
+        Parallel.forEach(heads * blocksPerHead, grain: 1) { range in
+            let scratch = TensorStorage(uninitializedCount: 8 * lk)
+            for task in range {
+                let (head, block) = task.quotientAndRemainder(dividingBy: blocksPerHead)
+                let row0 = block * blockRows, rows = Swift.min(blockRows, lq - row0)
+                swapscript_attention_rows(q + (head * lq + row0) * d, kt + head * d * lk, v + head * lk * dv,
+                                          out + (head * lq + row0) * dv, Int32(rows), Int32(lk), Int32(d), Int32(dv),
+                                          scale, scratch.pointer)
+            }
+        }
+        withExtendedLifetime(tiled) {}
     }
 
     /// One head at a time: P (recomputed unless kept), dV = Pᵀ·dO, dP = dO·Vᵀ,

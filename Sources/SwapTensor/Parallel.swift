@@ -32,16 +32,10 @@ public enum Parallel {
     public static func forEach(_ count: Int, grain: Int = 4096, _ body: (Range<Int>) -> Void) {
         if count <= 0 { return }
         let pieces = min(threadCount, (count + grain - 1) / max(grain, 1))
-        if pieces <= 1 {
+        // One piece, or nested inside another job (or racing one): this thread runs the whole
+        // range, which gives the same results because every index writes its own outputs.
+        if pieces <= 1 || !pool(threads: threadCount).run(count: count, pieces: pieces, body) {
             body(0..<count)
-            return
-        }
-        if !pool(threads: threadCount).run(count: count, pieces: pieces, body) {
-            // Nested inside another job (or racing one): this thread runs every piece.
-            for piece in 0..<pieces {
-                let start = count * piece / pieces, end = count * (piece + 1) / pieces
-                if start < end { body(start..<end) }
-            }
         }
     }
 
