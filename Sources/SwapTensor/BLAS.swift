@@ -11,10 +11,24 @@ public enum BLAS {
     /// The OpenBLAS kernel family in use (e.g. "SkylakeX", "Haswell", "Prescott").
     public static var coreName: String { openblas_get_corename().map { String(cString: $0) } ?? "unknown" }
 
-    /// Columns (or rows) per panel when a product is split.
+    /// The shortest side a product is split along (and the im2col path's panel width).
     static let panel = 256
     /// Products below this many multiply-adds run as one call.
     static let splitThreshold = 1 << 20
+    /// Output floats per panel a split aims to stay under.
+    static let panelArea = 1 << 20
+
+    /// Where the panels over `length` rows (or columns) start, then `length`, when the other
+    /// side of the output is `across` long: an even number of near-equal panels, as few as keep
+    /// each panel's output under `panelArea` floats (each panel re-packs the other operand),
+    /// each starting at a multiple of 16 (the kernels' register-block width), so threads get
+    /// equal shares. Depends on the shape only.
+    static func panelStarts(_ length: Int, across: Int) -> [Int] {
+        var count = Swift.max(2, (length * across + panelArea - 1) / panelArea)
+        count = Swift.min(count, Swift.max(1, length / 128))
+        if count % 2 == 1 && count > 1 { count += 1 }
+        return (0..<count).map { p in length * p / count / 16 * 16 } + [length]
+    }
 
     /// C[m×n] = alpha · op(A) · op(B) + beta · C, where op transposes when asked.
     /// `lda`, `ldb`, `ldc` default to the row lengths of the stored (untransposed) matrices.
@@ -36,26 +50,22 @@ public enum BLAS {
             cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
                         Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
         }
-        guard parallel, m * n * k >= splitThreshold, max(m, n) >= 2 * panel else {
+        guard parallel, m * n * k >= splitThreshold, max(m, n) >= panel else {
             call(m, n, a, b, c)
             return
         }
         // Split the side whose operand is larger, so the smaller operand is the one re-packed.
-        if m * k <= k * n && n >= 2 * panel {
-            let panels = (n + panel - 1) / panel
-            Parallel.forEach(panels, grain: 1) { range in
-                for p in range {
-                    let j0 = p * panel, width = min(panel, n - j0)
-                    call(m, width, a, b + (transB ? j0 * ldb : j0), c + j0)
-                }
+        if m * k <= k * n && n >= panel {
+            let starts = panelStarts(n, across: m)
+            Parallel.forEachTask(starts.count - 1) { p in
+                let j0 = starts[p]
+                call(m, starts[p + 1] - j0, a, b + (transB ? j0 * ldb : j0), c + j0)
             }
         } else {
-            let panels = (m + panel - 1) / panel
-            Parallel.forEach(panels, grain: 1) { range in
-                for p in range {
-                    let i0 = p * panel, height = min(panel, m - i0)
-                    call(height, n, a + (transA ? i0 : i0 * lda), b, c + i0 * ldc)
-                }
+            let starts = panelStarts(m, across: n)
+            Parallel.forEachTask(starts.count - 1) { p in
+                let i0 = starts[p]
+                call(starts[p + 1] - i0, n, a + (transA ? i0 : i0 * lda), b, c + i0 * ldc)
             }
         }
     }

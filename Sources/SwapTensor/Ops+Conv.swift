@@ -131,16 +131,16 @@ extension Tensor {
         let batch = shape[0], spatial = geo.outH * geo.outW, imageSize = geo.channels * geo.height * geo.width
         var out = Tensor(uninitializedShape: [batch, outChannels, geo.outH, geo.outW])
         let o = out.storage.pointer, x = storage.pointer, w = weight.storage.pointer
-        let winograd = allowWinograd && Tensor.usesWinograd(geo, outChannels: outChannels)
-        if let bias, !winograd {
+        let winogradTile = allowWinograd ? Tensor.winogradTile(geo, outChannels: outChannels) : nil
+        if let bias, winogradTile == nil {
             let bp = bias.storage.pointer
             Parallel.forEach(batch * outChannels, grain: 8) { r in
                 for nc in r { (o + nc * spatial).update(repeating: bp[nc % outChannels], count: spatial) }
             }
         }
         let beta: Float = bias == nil ? 0 : 1
-        if winograd {
-            Tensor.winogradConv3x3(input: x, weight: w, bias: bias?.storage.pointer, batch: batch, geometry: geo,
+        if let winogradTile {
+            Tensor.winogradConv3x3(tile: winogradTile, input: x, weight: w, bias: bias?.storage.pointer, batch: batch, geometry: geo,
                                    outChannels: outChannels, out: o)
         } else if geo.isPointwise || spatial < 2 * BLAS.panel {
             // Pointwise, or too few pixels to split: unfold whole images and let BLAS.gemm

@@ -2,20 +2,33 @@
 // Gray, "Fast Algorithms for Convolutional Neural Networks", 2016): each 2x2 output tile is
 // Aᵀ[(G g Gᵀ) ⊙ (Bᵀ d B)]A over a 4x4 input tile d, so the multiply-adds become 16 GEMMs
 // [O, C]·[C, tiles] with 16/36 of im2col's work. Used for Stable Diffusion's wide layers at
-// 32x32 and larger (channels ≥ 128, even sizes), where the transforms are cheap next to the GEMMs; smaller
-// convolutions (the default model, the fixtures) keep im2col. Its results differ from im2col's
+// 32x32 (channels ≥ 128, even sizes; F(4x4, 3x3) in Ops+Winograd4x4.swift takes 64x64), where
+// the transforms are cheap next to the GEMMs; smaller convolutions (the default model, the
+// fixtures) keep im2col. Its results differ from im2col's
 // by float rounding only (≤ 5e-7 relative; WinogradConvolutionTests).
 
 extension Tensor {
-    /// Whether conv2d takes the Winograd path for this geometry.
-    static func usesWinograd(_ geo: ConvGeometry, outChannels: Int) -> Bool {
-        geo.kernelH == 3 && geo.kernelW == 3 && geo.strideH == 1 && geo.strideW == 1 && geo.padH == 1 && geo.padW == 1
+    /// The output tile of the Winograd path conv2d takes for this geometry: 4 (F(4x4, 3x3)) at
+    /// 64x64 and larger, 2 (F(2x2, 3x3)) at 32x32 and larger, nil for im2col.
+    static func winogradTile(_ geo: ConvGeometry, outChannels: Int) -> Int? {
+        guard geo.kernelH == 3 && geo.kernelW == 3 && geo.strideH == 1 && geo.strideW == 1 && geo.padH == 1 && geo.padW == 1
             && geo.channels >= 128 && outChannels >= 128 && geo.height * geo.width >= 1024
-            && geo.height % 2 == 0 && geo.width % 2 == 0
+            && geo.height % 2 == 0 && geo.width % 2 == 0 else { return nil }
+        return geo.height * geo.width >= 4096 && geo.height % 4 == 0 && geo.width % 32 == 0 ? 4 : 2
+    }
+
+    /// Runs the Winograd path `winogradTile` chose.
+    static func winogradConv3x3(tile: Int, input x: UnsafePointer<Float>, weight w: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+                                batch: Int, geometry geo: ConvGeometry, outChannels: Int, out: UnsafeMutablePointer<Float>) {
+        if tile == 4 {
+            winogradConv3x3F4(input: x, weight: w, bias: bias, batch: batch, geometry: geo, outChannels: outChannels, out: out)
+        } else {
+            winogradConv3x3F2(input: x, weight: w, bias: bias, batch: batch, geometry: geo, outChannels: outChannels, out: out)
+        }
     }
 
     /// out[N, O, H, W] = conv3x3(x, weight) + bias; `out` is fully written.
-    static func winogradConv3x3(input x: UnsafePointer<Float>, weight w: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+    static func winogradConv3x3F2(input x: UnsafePointer<Float>, weight w: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
                                 batch: Int, geometry geo: ConvGeometry, outChannels: Int, out: UnsafeMutablePointer<Float>) {
         let (channels, height, width) = (geo.channels, geo.height, geo.width)
         let tilesH = (height + 1) / 2, tilesW = (width + 1) / 2
@@ -69,6 +82,7 @@ extension Tensor {
                     c += 8
                 }
             }
+            withExtendedLifetime(taps) {}
         }
 
         // V[k][c][p] = (Bᵀ d B)[k] for Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1], read from a
@@ -106,6 +120,7 @@ extension Tensor {
                     }
                 }
             }
+            withExtendedLifetime(padded) {}
         }
 
         // M[k] = U[k]·V[k]: [O, C]·[C, tiles].

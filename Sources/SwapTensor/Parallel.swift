@@ -39,6 +39,17 @@ public enum Parallel {
         }
     }
 
+    /// Runs `body(task)` for every task in `0..<count`, each claimed separately by whichever
+    /// thread is free, so uneven tasks or unevenly fast threads balance out. Use it where tasks
+    /// are few and large (GEMM panels) and each writes its own outputs.
+    public static func forEachTask(_ count: Int, _ body: (Int) -> Void) {
+        if count <= 0 { return }
+        func run(_ range: Range<Int>) { for task in range { body(task) } }
+        if count == 1 || threadCount == 1 || !pool(threads: threadCount).run(count: count, pieces: count, run) {
+            run(0..<count)
+        }
+    }
+
     /// One pool per thread count in use (a pool for n threads has n − 1 workers).
     private static let pools = Mutex<[Int: WorkerPool]>([:])
 
