@@ -1,7 +1,7 @@
 import Foundation
 
 // Group norm and layer norm (torch.nn.functional.group_norm / layer_norm): biased variance,
-// statistics accumulated in Double.
+// statistics accumulated in Double (over runs of 64 summed in Float lanes).
 
 /// The row layout both norms share: `rows` contiguous rows of `length` values; position p of
 /// row r uses affine parameter `(r % groups) * channelsPerGroup + p / spatial`.
@@ -60,22 +60,22 @@ extension Tensor {
             Parallel.forEach(L.rows, grain: 1) { range in
                 for r in range {
                     let row = x + r * L.length, dst = y + r * L.length
-                    var s = 0.0
-                    for i in 0..<L.length { s += Double(row[i]) }
-                    let mean = s / Double(L.length)
-                    var v = 0.0
-                    for i in 0..<L.length { let d = Double(row[i]) - mean; v += d * d }
+                    // The mean, then the variance about it (two passes, as torch), the runs of
+                    // 64 summed in Float lanes and their totals in Double (VectorMath.sum).
+                    let mean = VectorMath.sum(row, L.length) / Double(L.length)
+                    let v = VectorMath.sumOfSquares(row, L.length, minus: Float(mean))
                     let rstd = 1 / (v / Double(L.length) + Double(eps)).squareRoot()
                     st[2 * r] = Float(mean)
                     st[2 * r + 1] = Float(rstd)
                     let m = Float(mean), rs = Float(rstd)
-                    L.forEachRun(row: r) { start, c in
-                        let g = gamma?[c], b = beta?[c]
-                        for i in start..<(start + L.spatial) {
-                            var value = (row[i] - m) * rs
-                            if let g { value *= g }
-                            if let b { value += b }
-                            dst[i] = value
+                    if L.spatial == 1, let gamma, let beta {
+                        // Layer norm: a parameter per position.
+                        for i in 0..<L.length { dst[i] = (row[i] - m) * rs * gamma[i] + beta[i] }
+                    } else {
+                        L.forEachRun(row: r) { start, c in
+                            // value = (x − m)·rs·γ + β = x·scale + shift
+                            let scale = rs * (gamma?[c] ?? 1), shift = (beta?[c] ?? 0) - m * scale
+                            for i in start..<(start + L.spatial) { dst[i] = row[i] * scale + shift }
                         }
                     }
                 }
