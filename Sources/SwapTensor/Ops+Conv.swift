@@ -11,14 +11,15 @@ struct ConvGeometry {
     var columnRows: Int { channels * kernelH * kernelW }
     var isPointwise: Bool { kernelH == 1 && kernelW == 1 && strideH == 1 && strideW == 1 && padH == 0 && padW == 0 }
 
-    /// Unfolds one image [C, H, W] into columns [C·kh·kw, outH·outW].
-    func im2col(_ src: UnsafePointer<Float>, _ cols: UnsafeMutablePointer<Float>) {
-        let (oh, ow) = (outH, outW)
+    /// Unfolds one image [C, H, W] into columns [C·kh·kw, outH·outW], rows `rowStride` apart
+    /// (by default packed).
+    func im2col(_ src: UnsafePointer<Float>, _ cols: UnsafeMutablePointer<Float>, rowStride: Int? = nil) {
+        let (oh, ow) = (outH, outW), rowStride = rowStride ?? oh * ow
         Parallel.forEach(columnRows, grain: 1) { range in
             for row in range {
                 let c = row / (kernelH * kernelW), ki = (row / kernelW) % kernelH, kj = row % kernelW
                 let plane = src + c * height * width
-                let dstRow = cols + row * oh * ow
+                let dstRow = cols + row * rowStride
                 for y in 0..<oh {
                     let iy = y * strideH - padH + ki
                     let dst = dstRow + y * ow
@@ -139,12 +140,36 @@ extension Tensor {
             }
         }
         let beta: Float = bias == nil ? 0 : 1
+        // Images side by side in one GEMM when small; at multiples of 16 columns every image's
+        // columns take the same kernel path, so identical images still give identical outputs.
+        let batchedColumns = !geo.isPointwise && batch > 1 && spatial < 2 * BLAS.panel && spatial % 16 == 0
         if let winogradTile {
             Tensor.winogradConv3x3(tile: winogradTile, input: x, weight: w, bias: bias?.storage.pointer, batch: batch, geometry: geo,
                                    outChannels: outChannels, out: o)
+        } else if batchedColumns {
+            // Small images (16x16 and below in SD): every image unfolded side by side, [C·kh·kw,
+            // N·H'W'], and one GEMM, so the weights (the larger operand here) are packed once
+            // for the batch, not once per image; then [O, N·H'W'] is added onto the bias.
+            let columns = batch * spatial
+            let cols = TensorStorage(uninitializedCount: geo.columnRows * columns)
+            for n in 0..<batch { geo.im2col(x + n * imageSize, cols.pointer + n * spatial, rowStride: columns) }
+            let product = TensorStorage(uninitializedCount: outChannels * columns)
+            BLAS.gemm(m: outChannels, n: columns, k: geo.columnRows, a: w, b: cols.pointer, c: product.pointer)
+            let pp = product.pointer
+            Parallel.forEach(batch * outChannels, grain: 8) { r in
+                for nc in r {
+                    let (n, oc) = nc.quotientAndRemainder(dividingBy: outChannels)
+                    let src = pp + oc * columns + n * spatial, dst = o + nc * spatial
+                    if bias == nil {
+                        dst.update(from: src, count: spatial)
+                    } else {
+                        for i in 0..<spatial { dst[i] += src[i] }
+                    }
+                }
+            }
+            withExtendedLifetime((cols, product)) {}
         } else if geo.isPointwise || spatial < 2 * BLAS.panel {
-            // Pointwise, or too few pixels to split: unfold whole images and let BLAS.gemm
-            // split the output channels.
+            // Pointwise, or one small image: unfold whole images and let BLAS.gemm split.
             let cols = geo.isPointwise ? nil : TensorStorage(uninitializedCount: geo.columnRows * spatial)
             for n in 0..<batch {
                 var source = UnsafePointer(x + n * imageSize)

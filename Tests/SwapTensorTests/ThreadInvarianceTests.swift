@@ -37,3 +37,23 @@ struct ThreadInvarianceTests {
         }
     }
 }
+
+/// Identical batch items give bit-identical outputs on every conv2d path (one GEMM over the
+/// batch at 16x16 and 8x8, Winograd at 32x32 and 64x64, per-image im2col at odd sizes, and
+/// strided), so a CFG or edit batch whose branches agree stays in agreement.
+struct BatchInvarianceTests {
+    @Test(arguments: [(128, 16), (128, 8), (128, 32), (128, 64), (8, 15), (8, 31)])
+    func identicalImagesGiveIdenticalOutputs(_ shape: (Int, Int)) throws {
+        let (channels, side) = shape
+        var generator = PhiloxGenerator(seed: UInt64(side))
+        let image = generator.randn([1, channels, side, side])
+        let weight = generator.randn([channels, channels, 3, 3]) * 0.05
+        let bias = generator.randn([channels])
+        let batch = try Tensor.concat([image, image, image], axis: 0)
+        for stride in [1, 2] {
+            let out = try batch.conv2d(weight: weight, bias: bias, stride: stride, padding: 1)
+            let items = try (0..<3).map { try out.sliced(axis: 0, start: $0, end: $0 + 1).scalars.map(\.bitPattern) }
+            #expect(items[0] == items[1] && items[1] == items[2], "stride \(stride): batch items differ")
+        }
+    }
+}
