@@ -68,7 +68,7 @@ extension Tensor {
                     st[2 * r] = Float(mean)
                     st[2 * r + 1] = Float(rstd)
                     let m = Float(mean), rs = Float(rstd)
-                    if L.spatial == 1, let gamma, let beta {
+                    if L.spatial == 1 && L.groups == 1, let gamma, let beta {
                         // Layer norm: a parameter per position.
                         for i in 0..<L.length { dst[i] = (row[i] - m) * rs * gamma[i] + beta[i] }
                     } else {

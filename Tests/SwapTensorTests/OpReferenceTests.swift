@@ -115,4 +115,26 @@ struct OpReferenceTests {
         }
         expectClose(optimizer.parameters[0].detached(), try OpFixtures.tensor("opt_\(kind).out"), atol: 1e-6, rtol: 1e-5, kind)
     }
+
+    /// Group norm on [N, C] (no spatial axes), where each row of the norm's layout is one group
+    /// and its positions are channels: each channel takes its own γ and β, checked against a
+    /// direct Double computation of torch's definition (tolerance 1e-6).
+    @Test func groupNormWithoutSpatialAxesUsesEachChannelsParameters() throws {
+        var generator = PhiloxGenerator(seed: 5)
+        let x = generator.randn([2, 8]), gamma = generator.randn([8]), beta = generator.randn([8])
+        let y = try x.groupNorm(groups: 4, weight: gamma, bias: beta, eps: 1e-5)
+        let (xs, g, b) = (x.scalars.map(Double.init), gamma.scalars.map(Double.init), beta.scalars.map(Double.init))
+        for n in 0..<2 {
+            for group in 0..<4 {
+                let channels = (2 * group)..<(2 * group + 2)
+                let values = channels.map { xs[n * 8 + $0] }
+                let mean = values.reduce(0, +) / 2
+                let variance = values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / 2
+                for c in channels {
+                    let expected = (xs[n * 8 + c] - mean) / (variance + 1e-5).squareRoot() * g[c] + b[c]
+                    #expect(abs(Double(y.scalars[n * 8 + c]) - expected) < 1e-6, "n \(n) channel \(c)")
+                }
+            }
+        }
+    }
 }
