@@ -63,7 +63,9 @@ extension Tensor {
         let c = out.storage.pointer
         if let bias {
             let bp = bias.storage.pointer
-            for r in 0..<rows { (c + r * outFeatures).update(from: bp, count: outFeatures) }
+            Parallel.forEach(rows, grain: Swift.max(1, 16384 / Swift.max(outFeatures, 1))) { range in
+                for r in range { (c + r * outFeatures).update(from: bp, count: outFeatures) }
+            }
         }
         BLAS.gemm(transB: true, m: rows, n: outFeatures, k: inFeatures, a: storage.pointer,
                   b: weight.storage.pointer, beta: bias == nil ? 0 : 1, c: c)
