@@ -24,9 +24,9 @@ public enum BLAS {
     /// each starting at a multiple of 16 (the kernels' register-block width), so threads get
     /// equal shares. Depends on the shape only.
     static func panelStarts(_ length: Int, across: Int) -> [Int] {
-        var count = Swift.max(2, (length * across + panelArea - 1) / panelArea)
-        count = Swift.min(count, Swift.max(1, length / 128))
-        if count % 2 == 1 && count > 1 { count += 1 }
+        // Panels of at least 128 (a split side is ≥ 256 long, so count ≥ 2), rounded up to even.
+        var count = Swift.min(Swift.max(2, (length * across + panelArea - 1) / panelArea), length / 128)
+        count += count % 2
         return (0..<count).map { p in length * p / count / 16 * 16 } + [length]
     }
 

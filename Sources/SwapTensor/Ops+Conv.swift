@@ -133,37 +133,39 @@ extension Tensor {
         var out = Tensor(uninitializedShape: [batch, outChannels, geo.outH, geo.outW])
         let o = out.storage.pointer, x = storage.pointer, w = weight.storage.pointer
         let winogradTile = allowWinograd ? Tensor.winogradTile(geo, outChannels: outChannels) : nil
-        if let bias, winogradTile == nil {
+        // Images side by side in one GEMM when small; at multiples of 16 columns every image's
+        // columns take the same kernel path, so identical images still give identical outputs.
+        let batchedColumns = !geo.isPointwise && batch > 1 && spatial < 2 * BLAS.panel && spatial % 16 == 0
+        // The im2col GEMMs accumulate onto the bias (beta 1); Winograd and the batched path add it
+        // as they write.
+        if let bias, winogradTile == nil, !batchedColumns {
             let bp = bias.storage.pointer
             Parallel.forEach(batch * outChannels, grain: 8) { r in
                 for nc in r { (o + nc * spatial).update(repeating: bp[nc % outChannels], count: spatial) }
             }
         }
         let beta: Float = bias == nil ? 0 : 1
-        // Images side by side in one GEMM when small; at multiples of 16 columns every image's
-        // columns take the same kernel path, so identical images still give identical outputs.
-        let batchedColumns = !geo.isPointwise && batch > 1 && spatial < 2 * BLAS.panel && spatial % 16 == 0
         if let winogradTile {
             Tensor.winogradConv3x3(tile: winogradTile, input: x, weight: w, bias: bias?.storage.pointer, batch: batch, geometry: geo,
                                    outChannels: outChannels, out: o)
         } else if batchedColumns {
             // Small images (16x16 and below in SD): every image unfolded side by side, [C·kh·kw,
             // N·H'W'], and one GEMM, so the weights (the larger operand here) are packed once
-            // for the batch, not once per image; then [O, N·H'W'] is added onto the bias.
+            // for the batch, not once per image; then [O, N·H'W'] plus the bias into [N, O, H'W'].
             let columns = batch * spatial
             let cols = TensorStorage(uninitializedCount: geo.columnRows * columns)
             for n in 0..<batch { geo.im2col(x + n * imageSize, cols.pointer + n * spatial, rowStride: columns) }
             let product = TensorStorage(uninitializedCount: outChannels * columns)
             BLAS.gemm(m: outChannels, n: columns, k: geo.columnRows, a: w, b: cols.pointer, c: product.pointer)
-            let pp = product.pointer
+            let pp = product.pointer, bp = bias?.storage.pointer
             Parallel.forEach(batch * outChannels, grain: 8) { r in
                 for nc in r {
                     let (n, oc) = nc.quotientAndRemainder(dividingBy: outChannels)
                     let src = pp + oc * columns + n * spatial, dst = o + nc * spatial
-                    if bias == nil {
-                        dst.update(from: src, count: spatial)
+                    if let b = bp?[oc] {
+                        for i in 0..<spatial { dst[i] = b + src[i] }
                     } else {
-                        for i in 0..<spatial { dst[i] += src[i] }
+                        dst.update(from: src, count: spatial)
                     }
                 }
             }

@@ -36,54 +36,10 @@ extension Tensor {
         let plane = height * width
 
         // U[k][o][c] = (G g Gᵀ)[k] for G = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1].
-        let u = TensorStorage(uninitializedCount: 16 * outChannels * channels)
-        let up = u.pointer, filterStride = outChannels * channels
-        // Per output channel: the taps regrouped as [9][C] (contiguous in c), then eight input
-        // channels at a time through the transform, 16 contiguous rows out.
-        Parallel.forEach(outChannels, grain: 1) { range in
-            let taps = TensorStorage(uninitializedCount: 9 * channels)
-            let tp = taps.pointer
-            for o in range {
-                let g = w + o * channels * 9
-                for c in 0..<channels { for t in 0..<9 { tp[t * channels + c] = g[c * 9 + t] } }
-                let rowBase = up + o * channels
-                var c = 0
-                while c < channels {
-                    let lanes = Swift.min(8, channels - c)
-                    @inline(__always) func tap(_ t: Int) -> SIMD8<Float> {
-                        if lanes == 8 { return UnsafeRawPointer(tp + t * channels + c).loadUnaligned(as: SIMD8<Float>.self) }
-                        var v = SIMD8<Float>()
-                        for l in 0..<lanes { v[l] = tp[t * channels + c + l] }
-                        return v
-                    }
-                    // G·g: rows i of the 4x3 product, each three taps (columns j).
-                    let (g00, g01, g02) = (tap(0), tap(1), tap(2))
-                    let (g10, g11, g12) = (tap(3), tap(4), tap(5))
-                    let (g20, g21, g22) = (tap(6), tap(7), tap(8))
-                    // Row i of G·g, (x0, x1, x2), times Gᵀ: four outputs, rows 4i ..< 4i + 4 of U.
-                    @inline(__always) func emit(_ i: Int, _ x0: SIMD8<Float>, _ x1: SIMD8<Float>, _ x2: SIMD8<Float>) {
-                        @inline(__always) func put(_ j: Int, _ value: SIMD8<Float>) {
-                            let dst = rowBase + (4 * i + j) * filterStride + c
-                            if lanes == 8 {
-                                UnsafeMutableRawPointer(dst).storeBytes(of: value, as: SIMD8<Float>.self)
-                            } else {
-                                for l in 0..<lanes { dst[l] = value[l] }
-                            }
-                        }
-                        put(0, x0)
-                        put(1, 0.5 * (x0 + x1 + x2))
-                        put(2, 0.5 * (x0 - x1 + x2))
-                        put(3, x2)
-                    }
-                    emit(0, g00, g01, g02)
-                    emit(1, 0.5 * (g00 + g10 + g20), 0.5 * (g01 + g11 + g21), 0.5 * (g02 + g12 + g22))
-                    emit(2, 0.5 * (g00 - g10 + g20), 0.5 * (g01 - g11 + g21), 0.5 * (g02 - g12 + g22))
-                    emit(3, g20, g21, g22)
-                    c += 8
-                }
-            }
-            withExtendedLifetime(taps) {}
+        let u = winogradFilters(w, outChannels: outChannels, channels: channels, alpha: 4) { a, b, c, out in
+            (out[0], out[1], out[2], out[3]) = (a, 0.5 * (a + b + c), 0.5 * (a - b + c), c)
         }
+        let up = u.pointer
 
         // V[k][c][p] = (Bᵀ d B)[k] for Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1], read from a
         // zero-bordered copy of each plane so the loops have no bounds checks.
@@ -123,13 +79,8 @@ extension Tensor {
             withExtendedLifetime(padded) {}
         }
 
-        // M[k] = U[k]·V[k]: [O, C]·[C, tiles].
-        let m = TensorStorage(uninitializedCount: 16 * outChannels * tiles)
+        let m = winogradProducts(u: up, v: vp, planes: 16, outChannels: outChannels, channels: channels, tiles: tiles)
         let mp = m.pointer, productStride = outChannels * tiles
-        for k in 0..<16 {
-            BLAS.gemm(m: outChannels, n: tiles, k: channels, a: up + k * filterStride, b: vp + k * inputStride,
-                      c: mp + k * productStride)
-        }
 
         // Y = Aᵀ·M·A for Aᵀ = [1 1 1 0; 0 1 −1 −1], plus the bias (even sizes: whole 2x2 tiles).
         Parallel.forEach(outChannels, grain: 1) { range in
@@ -156,5 +107,65 @@ extension Tensor {
             }
         }
         withExtendedLifetime((u, v, m)) {}
+    }
+
+    /// U[k][o][c] = (G g Gᵀ)[k], k = alpha·i + j, for the alpha×3 matrix G that `applyG` applies
+    /// to one column (a, b, c) of a 3x3 filter, writing alpha values: G to the filter's three
+    /// columns, then to each row of that. Eight input channels per vector; the taps of each
+    /// output channel are first regrouped as [9][C], contiguous in c.
+    static func winogradFilters(_ w: UnsafePointer<Float>, outChannels: Int, channels: Int, alpha: Int,
+                                applyG: (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, UnsafeMutablePointer<SIMD8<Float>>) -> Void)
+        -> TensorStorage {
+        typealias V8 = SIMD8<Float>
+        let u = TensorStorage(uninitializedCount: alpha * alpha * outChannels * channels)
+        let up = u.pointer, filterStride = outChannels * channels
+        Parallel.forEach(outChannels, grain: 1) { range in
+            let taps = TensorStorage(uninitializedCount: 9 * channels)
+            let scratch = TensorStorage(uninitializedCount: 4 * alpha * 8)
+            let tp = taps.pointer
+            // G·g, column j at [alpha·j ..< alpha·(j + 1)], then one row of (G·g)·Gᵀ.
+            let columns = UnsafeMutableRawPointer(scratch.pointer).assumingMemoryBound(to: V8.self), row = columns + 3 * alpha
+            for o in range {
+                let g = w + o * channels * 9
+                for c in 0..<channels { for t in 0..<9 { tp[t * channels + c] = g[c * 9 + t] } }
+                let rowBase = up + o * channels
+                var c = 0
+                while c < channels {
+                    let lanes = Swift.min(8, channels - c)
+                    @inline(__always) func tap(_ t: Int) -> V8 {
+                        if lanes == 8 { return UnsafeRawPointer(tp + t * channels + c).loadUnaligned(as: V8.self) }
+                        var v = V8()
+                        for l in 0..<lanes { v[l] = tp[t * channels + c + l] }
+                        return v
+                    }
+                    for j in 0..<3 { applyG(tap(j), tap(3 + j), tap(6 + j), columns + alpha * j) }
+                    for i in 0..<alpha {
+                        applyG(columns[i], columns[alpha + i], columns[2 * alpha + i], row)
+                        for j in 0..<alpha {
+                            let dst = rowBase + (alpha * i + j) * filterStride + c
+                            if lanes == 8 {
+                                UnsafeMutableRawPointer(dst).storeBytes(of: row[j], as: V8.self)
+                            } else {
+                                for l in 0..<lanes { dst[l] = row[j][l] }
+                            }
+                        }
+                    }
+                    c += 8
+                }
+            }
+            withExtendedLifetime((taps, scratch)) {}
+        }
+        return u
+    }
+
+    /// M[k] = U[k]·V[k] for each of the `planes` transformed positions: [O, C]·[C, tiles].
+    static func winogradProducts(u: UnsafePointer<Float>, v: UnsafePointer<Float>, planes: Int,
+                                 outChannels: Int, channels: Int, tiles: Int) -> TensorStorage {
+        let m = TensorStorage(uninitializedCount: planes * outChannels * tiles)
+        for k in 0..<planes {
+            BLAS.gemm(m: outChannels, n: tiles, k: channels, a: u + k * outChannels * channels,
+                      b: v + k * channels * tiles, c: m.pointer + k * outChannels * tiles)
+        }
+        return m
     }
 }

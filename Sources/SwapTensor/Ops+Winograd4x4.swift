@@ -24,58 +24,14 @@ extension Tensor {
         }
 
         // U[k][o][c] = (G g Gᵀ)[k], k = 6i + j, for G = [¼ 0 0; −⅙ −⅙ −⅙; −⅙ ⅙ −⅙;
-        // 1/24 1/12 ⅙; 1/24 −1/12 ⅙; 0 0 1], eight input channels per vector.
-        @inline(__always) func filterTransform(_ a: V8, _ b: V8, _ c: V8) -> (V8, V8, V8, V8, V8, V8) {
+        // 1/24 1/12 ⅙; 1/24 −1/12 ⅙; 0 0 1].
+        let u = winogradFilters(w, outChannels: outChannels, channels: channels, alpha: 6) { a, b, c, out in
             let ac = a + c
             let p = (ac * (1 / 24 as Float) + c * (1 / 8 as Float)), q = b * (1 / 12 as Float)
-            return (a * 0.25, (ac + b) * (-1 / 6 as Float), (ac - b) * (-1 / 6 as Float), p + q, p - q, c)
+            (out[0], out[1], out[2], out[3], out[4], out[5]) =
+                (a * 0.25, (ac + b) * (-1 / 6 as Float), (ac - b) * (-1 / 6 as Float), p + q, p - q, c)
         }
-        let u = TensorStorage(uninitializedCount: 36 * outChannels * channels)
-        let up = u.pointer, filterStride = outChannels * channels
-        Parallel.forEach(outChannels, grain: 1) { range in
-            let taps = TensorStorage(uninitializedCount: 9 * channels)
-            let tp = taps.pointer
-            for o in range {
-                let g = w + o * channels * 9
-                for c in 0..<channels { for t in 0..<9 { tp[t * channels + c] = g[c * 9 + t] } }
-                let rowBase = up + o * channels
-                var c = 0
-                while c < channels {
-                    let lanes = Swift.min(8, channels - c)
-                    @inline(__always) func tap(_ t: Int) -> V8 {
-                        if lanes == 8 { return UnsafeRawPointer(tp + t * channels + c).loadUnaligned(as: V8.self) }
-                        var v = V8()
-                        for l in 0..<lanes { v[l] = tp[t * channels + c + l] }
-                        return v
-                    }
-                    // G·g column by column, then each row of that through Gᵀ.
-                    let c0 = filterTransform(tap(0), tap(3), tap(6))
-                    let c1 = filterTransform(tap(1), tap(4), tap(7))
-                    let c2 = filterTransform(tap(2), tap(5), tap(8))
-                    @inline(__always) func put(_ k: Int, _ value: V8) {
-                        let dst = rowBase + k * filterStride + c
-                        if lanes == 8 {
-                            UnsafeMutableRawPointer(dst).storeBytes(of: value, as: V8.self)
-                        } else {
-                            for l in 0..<lanes { dst[l] = value[l] }
-                        }
-                    }
-                    @inline(__always) func emit(_ i: Int, _ x0: V8, _ x1: V8, _ x2: V8) {
-                        let r = filterTransform(x0, x1, x2)
-                        put(6 * i, r.0); put(6 * i + 1, r.1); put(6 * i + 2, r.2)
-                        put(6 * i + 3, r.3); put(6 * i + 4, r.4); put(6 * i + 5, r.5)
-                    }
-                    emit(0, c0.0, c1.0, c2.0)
-                    emit(1, c0.1, c1.1, c2.1)
-                    emit(2, c0.2, c1.2, c2.2)
-                    emit(3, c0.3, c1.3, c2.3)
-                    emit(4, c0.4, c1.4, c2.4)
-                    emit(5, c0.5, c1.5, c2.5)
-                    c += 8
-                }
-            }
-            withExtendedLifetime(taps) {}
-        }
+        let up = u.pointer
 
         // V[k][c][p] = (Bᵀ d B)[k] for Bᵀ = [4 0 −5 0 1 0; 0 −4 −4 1 1 0; 0 4 −4 −1 1 0;
         // 0 −2 −1 2 1 0; 0 2 −1 −2 1 0; 0 4 0 −5 0 1], eight horizontally adjacent tiles per
@@ -129,13 +85,8 @@ extension Tensor {
             withExtendedLifetime((padded, scratch)) {}
         }
 
-        // M[k] = U[k]·V[k]: [O, C]·[C, tiles].
-        let m = TensorStorage(uninitializedCount: 36 * outChannels * tiles)
+        let m = winogradProducts(u: up, v: vp, planes: 36, outChannels: outChannels, channels: channels, tiles: tiles)
         let mp = m.pointer, productStride = outChannels * tiles
-        for k in 0..<36 {
-            BLAS.gemm(m: outChannels, n: tiles, k: channels, a: up + k * filterStride, b: vp + k * inputStride,
-                      c: mp + k * productStride)
-        }
 
         // Y = Aᵀ·M·A for Aᵀ = [1 1 1 1 1 0; 0 1 −1 2 −2 0; 0 1 1 4 4 0; 0 1 −1 8 −8 1], plus
         // the bias, eight tiles per vector.

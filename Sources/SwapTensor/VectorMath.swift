@@ -71,36 +71,32 @@ public enum VectorMath {
     @inline(__always)
     public static func sigmoid(_ x: SIMD8<Float>) -> SIMD8<Float> { 1 / (1 + exp(-x)) }
 
-    /// Σ (p[i] − shift) in Double: runs of 64 values summed in sixteen Float lanes, each run's
-    /// total added in Double, so long rows keep Double's accuracy at vector speed. The order of
+    /// Σ p[i] in Double: runs of 64 values summed in sixteen Float lanes, each run's total
+    /// added in Double, so long rows keep Double's accuracy at vector speed. The order of
     /// additions depends on `count` only.
-    static func sum(_ p: UnsafePointer<Float>, _ count: Int, minus shift: Float = 0) -> Double {
-        let s = SIMD16<Float>(repeating: shift)
-        var total = 0.0, i = 0
-        while i + 64 <= count {
-            @inline(__always) func load(_ k: Int) -> SIMD16<Float> {
-                UnsafeRawPointer(p + i + 16 * k).loadUnaligned(as: SIMD16<Float>.self) - s
-            }
-            total += Double(((load(0) + load(1)) + (load(2) + load(3))).sum())
-            i += 64
-        }
-        while i < count { total += Double(p[i] - shift); i += 1 }
-        return total
+    static func sum(_ p: UnsafePointer<Float>, _ count: Int) -> Double {
+        runSum(p, count, { $0 }, { $0 })
     }
 
     /// Σ (p[i] − mean)² in Double, summed like `sum`.
     static func sumOfSquares(_ p: UnsafePointer<Float>, _ count: Int, minus mean: Float) -> Double {
         let m = SIMD16<Float>(repeating: mean)
+        return runSum(p, count, { ($0 - m) * ($0 - m) }, { ($0 - mean) * ($0 - mean) })
+    }
+
+    /// Σ term(p[i]) as `sum` describes, with the term for sixteen lanes and for one value.
+    @inline(__always)
+    private static func runSum(_ p: UnsafePointer<Float>, _ count: Int, _ lanes: (SIMD16<Float>) -> SIMD16<Float>,
+                               _ scalar: (Float) -> Float) -> Double {
         var total = 0.0, i = 0
         while i + 64 <= count {
             @inline(__always) func load(_ k: Int) -> SIMD16<Float> {
-                let d = UnsafeRawPointer(p + i + 16 * k).loadUnaligned(as: SIMD16<Float>.self) - m
-                return d * d
+                lanes(UnsafeRawPointer(p + i + 16 * k).loadUnaligned(as: SIMD16<Float>.self))
             }
             total += Double(((load(0) + load(1)) + (load(2) + load(3))).sum())
             i += 64
         }
-        while i < count { let d = p[i] - mean; total += Double(d * d); i += 1 }
+        while i < count { total += Double(scalar(p[i])); i += 1 }
         return total
     }
 }
